@@ -1,0 +1,58 @@
+# lecturekit: two commands. `make lab` to teach, `make test` to check everything.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.lecturekit-installed
+NB ?= 05
+
+# The lecture images: CI and the developers have them beside the checkout; elsewhere they are
+# downloaded once into the user cache (see lecturekit/data.py).
+ifneq ($(wildcard ../shared/data/images),)
+export LECTUREKIT_DATA ?= $(abspath ../shared/data/images)
+endif
+export MPLBACKEND ?= Agg
+
+NBVAL_FLAGS := --nbval-lax --nbval-current-env --nbval-sanitize-with .ci/nbval_sanitize.cfg --nbval-cell-timeout=900
+
+.PHONY: setup lab test unit notebooks browser bench present clean-notebooks check-notebooks
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[test]"
+	@touch $(STAMP)
+
+lab: setup
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+test: setup check-notebooks
+	$(BIN)/python -m pytest -q tests notebooks $(NBVAL_FLAGS)
+
+unit: setup
+	$(BIN)/python -m pytest -q tests -m "not browser"
+
+notebooks: setup
+	$(BIN)/python -m pytest -q notebooks $(NBVAL_FLAGS)
+
+browser: setup
+	$(BIN)/python -m pytest -q tests -m browser
+
+bench: setup
+	$(BIN)/python bench/run_all.py
+
+present: setup
+	$(BIN)/python -m pip install -q voila
+	$(BIN)/voila --strip_sources=True notebooks/$(NB)_*.ipynb
+
+# Re-execute every notebook and store its outputs (run after changing a lesson).
+execute-notebooks: setup
+	$(BIN)/python tools/notebooks.py execute notebooks/*.ipynb
+
+clean-notebooks: setup
+	$(BIN)/python tools/notebooks.py clean notebooks/*.ipynb
+
+check-notebooks: setup
+	$(BIN)/python tools/notebooks.py check notebooks/*.ipynb

@@ -1,0 +1,186 @@
+"""DeepDream (Mordvintsev, Olah & Tyka 2015): amplify what a trained CNN sees in an image.
+
+We maximize L(I) = Σ_l w_l · mean(h_l²) over the pixels I by gradient ascent, with the three tricks of
+google/deepdream's `make_step`:
+  1. jitter: roll the image by a random offset before the forward pass (and back after);
+  2. divide the gradient by its mean absolute value (L1), so every step moves pixels by `step_size`;
+  3. clip the pixels to the valid range.
+Multi-scale "octaves" repeat this on an image pyramid, carrying the detail dreamt at a coarse scale up
+to the next finer one, which gives the fractal look.
+
+Rolling is differentiable, so jittering inside the objective (roll, forward) gives exactly the gradient
+of the unrolled image: jitter and unjitter cost nothing extra.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch.utils.checkpoint import checkpoint
+
+from .losses import l2_activation
+from .models import Backbone, load_backbone
+from .optimize import optimize_image
+
+OBJECTIVES = ("l2", "channel", "guided")
+
+
+def apply_jitter(x: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
+    """Roll (N, C, H, W) by dx pixels right and dy pixels down, wrapping around."""
+    return torch.roll(x, shifts=(dy, dx), dims=(-2, -1))
+
+
+def undo_jitter(x: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
+    """Undo `apply_jitter(x, dx, dy)`."""
+    return torch.roll(x, shifts=(-dy, -dx), dims=(-2, -1))
+
+
+def octave_sizes(size: tuple[int, int], octaves: int, scale: float) -> list[tuple[int, int]]:
+    """The pyramid of (H, W), finest first: each octave is `scale` times smaller than the last."""
+    h, w = size
+    return [(max(1, round(h / scale**i)), max(1, round(w / scale**i))) for i in range(octaves)]
+
+
+def _resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    if tuple(x.shape[-2:]) == tuple(size):
+        return x
+    return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+
+
+def _layer_weights(layers) -> dict[str, float]:
+    if isinstance(layers, str):
+        return {layers: 1.0}
+    if isinstance(layers, dict):
+        return {k: float(v) for k, v in layers.items()}
+    return {layer: 1.0 for layer in layers}
+
+
+def guided_objective(features: torch.Tensor, guide: torch.Tensor) -> torch.Tensor:
+    """Sum over positions of ⟨x_i, y_j*⟩, where y_j* is the guide feature that best matches x_i.
+
+    features: (1, C, h, w) of the dreamt image; guide: (1, C, h', w') of the guide image. As in
+    google/deepdream, the match is the largest dot product; its gradient pulls each position toward
+    the guide's most similar feature.
+    """
+    x = features[0].flatten(1).float()          # (C, N)
+    y = guide[0].flatten(1).float()             # (C, M)
+    best = (x.t() @ y).argmax(dim=1).detach()   # (N,)
+    return (x * y[:, best]).sum()
+
+
+def _region_objective(backbone: Backbone, weights: dict[str, float], objective: str, channel: int | None,
+                      guides: dict[str, torch.Tensor] | None, full_size: tuple[int, int],
+                      core: tuple[int, int, int, int]) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Objective of the activations whose positions fall inside `core` (y0, y1, x0, x1) of a crop.
+
+    Each layer's sum is divided by the element count of that layer on the full image, so that tiled
+    sums add up to the untiled objective exactly.
+    """
+    def fn(crop: torch.Tensor) -> torch.Tensor:
+        feats = backbone.features(crop, list(weights))
+        total = crop.new_zeros(())
+        for layer, w in weights.items():
+            h = feats[layer]
+            stride = 2 ** round(math.log2(crop.shape[-2] / h.shape[-2])) if h.shape[-2] > 1 else crop.shape[-2]
+            y0, y1 = core[0] // stride, (math.ceil(core[1] / stride) if core[1] < crop.shape[-2] else h.shape[-2])
+            x0, x1 = core[2] // stride, (math.ceil(core[3] / stride) if core[3] < crop.shape[-1] else h.shape[-1])
+            h = h[..., y0:y1, x0:x1]
+            count = math.ceil(full_size[0] / stride) * math.ceil(full_size[1] / stride)
+            if objective == "l2":
+                value = h.float().pow(2).sum() / (count * h.shape[1])
+            elif objective == "channel":
+                value = h[:, channel].float().sum() / count
+            else:
+                value = guided_objective(h, guides[layer]) / count
+            total = total + w * value
+        return total
+    return fn
+
+
+def dream_objective(image: torch.Tensor, backbone: Backbone, layers, objective: str = "l2",
+                    channel: int | None = None, guides: dict | None = None, tile_size: int | None = None,
+                    halo: int = 128) -> torch.Tensor:
+    """The DeepDream objective of (1, 3, H, W) in [0, 1], to be maximized.
+
+    Images larger than `tile_size` are processed tile by tile. Each tile is extended by a `halo` of
+    context (multiples of 32 px keep the feature grid aligned) and only its core counts, and each tile's
+    activations are checkpointed: memory holds one tile at a time, and the gradient matches the
+    untiled one up to the receptive field cut off by the halo.
+    """
+    weights = _layer_weights(layers)
+    H, W = image.shape[-2:]
+    if tile_size is None or max(H, W) <= tile_size:
+        return _region_objective(backbone, weights, objective, channel, guides, (H, W), (0, H, 0, W))(image)
+    total = image.new_zeros(())
+    for y0 in range(0, H, tile_size):
+        for x0 in range(0, W, tile_size):
+            ya, xa = max(y0 - halo, 0), max(x0 - halo, 0)
+            yb, xb = min(y0 + tile_size + halo, H), min(x0 + tile_size + halo, W)
+            core = (y0 - ya, min(y0 + tile_size, H) - ya, x0 - xa, min(x0 + tile_size, W) - xa)
+            fn = _region_objective(backbone, weights, objective, channel, guides, (H, W), core)
+            total = total + checkpoint(fn, image[..., ya:yb, xa:xb], use_reentrant=False)
+    return total
+
+
+def deepdream(image: torch.Tensor, backbone: Backbone | str | None = None, layers=None, steps: int = 10,
+              step_size: float = 1.5, jitter: int = 32, octaves: int = 4, octave_scale: float = 1.4,
+              objective: str = "l2", clip: bool = True, seed: int | None = None, progress: bool = True,
+              *, channel: int | None = None, guide: torch.Tensor | None = None,
+              tile_size: int | None = 512, callback=None, should_stop=None) -> torch.Tensor:
+    """Dream on `image` (1, 3, H, W) in [0, 1]; returns the dreamt image, same shape, in [0, 1].
+
+    Args:
+        backbone: a Backbone or its name; None = the default backbone.
+        layers: a layer name, a list (equal weights) or {layer: weight}; None = backbone.defaults.dream_layers.
+        steps: gradient-ascent steps per octave.
+        step_size: mean change per pixel per step, in units of the 0..255 scale (1.5 as in google/deepdream).
+        jitter: largest random shift in pixels (0 turns jitter off).
+        octaves, octave_scale: number of pyramid levels and the size ratio between them.
+        objective: "l2" (mean h² of the layers), "channel" (mean activation of `channel` of a single
+            layer) or "guided" (match the features of `guide`, an image (1, 3, h, w) in [0, 1]).
+        clip: keep pixels in [0, 1] after every step.
+        seed: fixes the jitter offsets.
+        tile_size: images larger than this are processed in tiles (see `dream_objective`).
+        callback, should_stop: passed to `optimize_image` (live previews, a Stop button); the image
+            given to callback is the current octave's, at that octave's size.
+    """
+    backbone = load_backbone(backbone)
+    layers = backbone.defaults.dream_layers if layers is None else layers
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {OBJECTIVES}, not {objective!r}")
+    if objective == "channel" and channel is None:
+        raise ValueError("objective='channel' needs channel=<index>")
+    if objective == "guided" and guide is None:
+        raise ValueError("objective='guided' needs guide=<image tensor>")
+    for layer in _layer_weights(layers):
+        backbone.layer_index(layer)  # unknown names fail before any work
+    device = backbone.mean.device
+    gen = torch.Generator().manual_seed(seed if seed is not None else torch.seed() % 2**31)
+    guides = None
+    if objective == "guided":
+        with torch.no_grad():
+            guides = backbone.features(guide.to(device), list(_layer_weights(layers)))
+    base = image.detach().to(device).float()
+    sizes = octave_sizes(tuple(base.shape[-2:]), octaves, octave_scale)
+    pyramid = [_resize(base, s) for s in sizes]
+    detail = torch.zeros_like(pyramid[-1])
+    for level, octave_base in enumerate(reversed(pyramid)):
+        detail = _resize(detail, tuple(octave_base.shape[-2:]))
+
+        def loss_fn(img, _gen=gen):
+            dx, dy = (torch.randint(-jitter, jitter + 1, (2,), generator=_gen).tolist() if jitter else (0, 0))
+            value = dream_objective(apply_jitter(img, dx, dy), backbone, layers, objective, channel,
+                                    guides, tile_size)
+            return {"dream": value}
+
+        result = optimize_image(loss_fn, (octave_base + detail).clamp(0, 1) if clip else octave_base + detail,
+                                optimizer="normalized_gd", steps=steps, lr=step_size / 255.0, maximize=True,
+                                clamp=(0.0, 1.0) if clip else None, progress=progress,
+                                desc=f"octave {level + 1}/{octaves}", callback=callback,
+                                should_stop=should_stop)
+        detail = result.image - octave_base
+        if result.stopped:
+            return _resize((octave_base + detail).clamp(0, 1), tuple(base.shape[-2:])).cpu()
+    return (octave_base + detail).clamp(0, 1).cpu()

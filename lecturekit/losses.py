@@ -1,0 +1,69 @@
+"""The loss terms of the lessons, as small functions of tensors.
+
+Shapes: feature maps are (N, C, H, W); images are (N, 3, H, W) with values in [0, 1].
+"""
+from __future__ import annotations
+
+import torch
+
+GRAM_NORMALIZATIONS = (None, "hw", "chw", "gatys")
+
+
+def gram_matrix(features: torch.Tensor, normalize: str | None = "hw") -> torch.Tensor:
+    """G = F Fᵀ for F the (C, HW) reshaping of each feature map: (N, C, H, W) -> (N, C, C).
+
+    G[c, d] = Σ_positions F[c, p] F[d, p] says how strongly channels c and d fire together, with the
+    spatial layout thrown away. Normalizations:
+      - None: the plain sum Σ_p.
+      - "hw": divided by HW, i.e. the average over positions of the outer product f_p f_pᵀ (default).
+      - "chw": divided by C·HW, which also evens out layers of different widths.
+      - "gatys": divided by 2·C·HW, so that ||G − A||² equals Gatys et al.'s
+        E_l = 1/(4 N_l² M_l²) Σ (G − A)² with N_l = C filters and M_l = HW positions.
+    Computed in float32 even when the features are bfloat16.
+    """
+    if normalize not in GRAM_NORMALIZATIONS:
+        raise ValueError(f"normalize must be one of {GRAM_NORMALIZATIONS}, not {normalize!r}")
+    n, c, h, w = features.shape
+    f = features.reshape(n, c, h * w).float()
+    g = torch.bmm(f, f.transpose(1, 2))
+    scale = {None: 1.0, "hw": h * w, "chw": c * h * w, "gatys": 2.0 * c * h * w}[normalize]
+    return g / scale
+
+
+def content_loss(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean squared difference of two feature maps of the same shape (Gatys's content term, averaged)."""
+    return (features.float() - target.float()).pow(2).mean()
+
+
+def gram_loss(gram: torch.Tensor, target: torch.Tensor, scale: float | torch.Tensor = 1.0) -> torch.Tensor:
+    """Σ (G − A)² / scale over the (N, C, C) Gram matrices.
+
+    With gram_matrix(..., normalize="gatys") and scale 1 this is exactly Gatys's E_l. Passing
+    scale = Σ A² makes every layer's term start near 1, so that layers of very different magnitudes
+    (as in EfficientNet) weigh alike.
+    """
+    return (gram - target).pow(2).sum() / scale
+
+
+def tv_loss(x: torch.Tensor, beta: float = 2.0, reduction: str = "mean", eps: float = 1e-8) -> torch.Tensor:
+    """Total variation R_V^β(x) = Σ_ij ((x[i, j+1] − x[i, j])² + (x[i+1, j] − x[i, j])²)^(β/2).
+
+    Summed over channels and the (H−1)(W−1) positions that have both neighbours; reduction="mean"
+    divides by N·C·(H−1)(W−1) so the weight does not depend on the image size. β = 2 is the smooth
+    quadratic prior; β < 2 lets edges stay sharp (eps keeps its gradient finite at 0).
+    """
+    dx = x[..., :-1, 1:] - x[..., :-1, :-1]
+    dy = x[..., 1:, :-1] - x[..., :-1, :-1]
+    sq = dx.pow(2) + dy.pow(2)
+    r = sq if beta == 2.0 else (sq + eps).pow(beta / 2.0)
+    return r.mean() if reduction == "mean" else r.sum()
+
+
+def feature_reconstruction_loss(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """||Φ(x) − Φ0||² / ||Φ0||²: Mahendran & Vedaldi's normalized inversion loss."""
+    return (features.float() - target.float()).pow(2).sum() / target.float().pow(2).sum().clamp_min(1e-12)
+
+
+def l2_activation(features: torch.Tensor) -> torch.Tensor:
+    """DeepDream's objective: the mean of the squared activations h², to be maximized."""
+    return features.float().pow(2).mean()

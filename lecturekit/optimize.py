@@ -1,0 +1,194 @@
+"""`optimize_image`: the one optimization loop behind every lesson.
+
+DeepDream (ascent), feature inversion, texture synthesis and style transfer all optimize the pixels of
+an image against a loss made of named terms. Only the loss function changes between lessons.
+
+A loss function takes the image (1, 3, H, W) in [0, 1] and returns {term name: scalar tensor}. The
+terms are summed into the objective, except "detail" terms whose name contains ":" (for example
+"style:relu3_1"), which are only recorded.
+"""
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+
+from .utils import in_ci
+
+LossFn = Callable[[torch.Tensor], dict]
+OPTIMIZERS = ("lbfgs", "adam", "sgd", "adagrad", "adadelta", "rmsprop", "normalized_gd")
+DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02, "sgd": 0.05, "adagrad": 0.05, "adadelta": 1.0, "rmsprop": 0.005,
+              "normalized_gd": 1.5 / 255}
+
+
+class NormalizedGD(torch.optim.Optimizer):
+    """Gradient descent with the gradient divided by its mean absolute value (DeepDream's L1 trick).
+
+    Each step moves every pixel by lr on average, whatever the scale of the objective.
+    """
+
+    def __init__(self, params, lr: float = 1.5 / 255, eps: float = 1e-8):
+        super().__init__(params, dict(lr=lr, eps=eps))
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    p.add_(p.grad / (p.grad.abs().mean() + group["eps"]), alpha=-group["lr"])
+        return loss
+
+
+def make_optimizer(name: str, params: list[torch.Tensor], lr: float | None) -> torch.optim.Optimizer:
+    """One of OPTIMIZERS over `params`; lr None picks a default that works on [0, 1] images."""
+    name = name.lower()
+    if name not in OPTIMIZERS:
+        raise ValueError(f"Unknown optimizer {name!r}. Choose one of: {', '.join(OPTIMIZERS)}")
+    lr = DEFAULT_LR[name] if lr is None else lr
+    if name == "lbfgs":
+        return torch.optim.LBFGS(params, lr=lr, max_iter=1, history_size=50)
+    cls = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD, "adagrad": torch.optim.Adagrad,
+           "adadelta": torch.optim.Adadelta, "rmsprop": torch.optim.RMSprop, "normalized_gd": NormalizedGD}[name]
+    return cls(params, lr=lr)
+
+
+@dataclass
+class Result:
+    """What an optimization gives back.
+
+    image: (1, 3, H, W) in [0, 1], the final image (or the best one so far if the run was stopped).
+    history: {term name: [value at each step]}; "total" is the objective.
+    snapshots: {step: image} at the requested steps (step 0 is the start).
+    seconds: wall-clock time of the loop; times: seconds elapsed at each step.
+    steps: steps completed. stopped: None, "interrupted", "stop", "nan". message: what happened.
+    """
+
+    image: torch.Tensor
+    history: dict[str, list[float]] = field(default_factory=dict)
+    snapshots: dict[int, torch.Tensor] = field(default_factory=dict)
+    seconds: float = 0.0
+    times: list[float] = field(default_factory=list)
+    steps: int = 0
+    stopped: str | None = None
+    message: str = ""
+    config: dict = field(default_factory=dict)
+
+    @property
+    def loss(self) -> float:
+        """The last recorded value of the objective."""
+        return self.history["total"][-1] if self.history.get("total") else math.nan
+
+    def __repr__(self) -> str:
+        shape = "x".join(map(str, self.image.shape[-2:][::-1]))
+        extra = f", stopped={self.stopped!r}" if self.stopped else ""
+        return f"Result(image={shape}, steps={self.steps}, loss={self.loss:.4g}{extra})"
+
+
+def _record(history: dict, terms: dict, total: float) -> None:
+    for k, v in terms.items():
+        history.setdefault(k, []).append(float(v))
+    history.setdefault("total", []).append(total)
+
+
+def optimize_image(loss_fn: LossFn, init: torch.Tensor, optimizer: str = "lbfgs", steps: int = 100,
+                   lr: float | None = None, snapshots=(), maximize: bool = False,
+                   clamp: tuple[float, float] | None = (0.0, 1.0), progress: bool = True,
+                   callback: Callable[[int, torch.Tensor, dict], None] | None = None,
+                   should_stop: Callable[[], bool] | None = None, desc: str = "optimizing") -> Result:
+    """Optimize the pixels of `init` (1, 3, H, W) in [0, 1] against `loss_fn`.
+
+    Args:
+        loss_fn: image -> {term: scalar}; summed terms form the objective (see module doc).
+        optimizer: one of OPTIMIZERS; "lbfgs" does one function evaluation per step.
+        steps, lr: the budget and step size (None: a default per optimizer).
+        snapshots: steps at which to keep a copy of the image (0 = the start).
+        maximize: gradient ascent instead of descent (DeepDream).
+        clamp: keep pixels in this range after every step (None: no clamping).
+        callback: called as callback(step, image, terms) after every step, for live plots.
+        should_stop: polled after every step; True ends the run and keeps the image so far.
+
+    Returns a Result. KeyboardInterrupt returns the best image so far; a NaN/inf loss stops the run with
+    a warning and keeps the last image whose loss was finite.
+    """
+    image = init.detach().clone().contiguous().requires_grad_(True)
+    opt = make_optimizer(optimizer, [image], lr)
+    sign = -1.0 if maximize else 1.0
+    result = Result(image=init.detach().clone(), config=dict(optimizer=optimizer, steps=steps, lr=lr))
+    snapshot_steps = set(int(s) for s in snapshots)
+    if 0 in snapshot_steps:
+        result.snapshots[0] = init.detach().clone()
+    state = {"best": math.inf, "terms": {}, "bad": False}
+
+    def closure():
+        opt.zero_grad(set_to_none=True)
+        terms = loss_fn(image)
+        total = sum(v for k, v in terms.items() if ":" not in k)
+        if not torch.isfinite(total):
+            state["bad"] = True
+            image.grad = torch.zeros_like(image)
+            return total
+        (sign * total).backward()
+        state["terms"], state["total"] = terms, float(total.detach())
+        if sign * state["total"] < state["best"]:
+            state["best"] = sign * state["total"]
+            result.image = image.detach().clone()
+        return sign * total
+
+    bar = _progress_bar(steps, progress, desc)
+    start = time.perf_counter()
+    try:
+        for step in range(1, steps + 1):
+            before = image.detach().clone()
+            opt.step(closure)
+            if state["bad"]:
+                with torch.no_grad():
+                    image.copy_(before)
+                result.stopped = "nan"
+                result.message = (f"The loss became NaN or infinite at step {step}; stopped and kept the last "
+                                  "image with a finite loss. Lower the learning rate or the loss weights.")
+                warnings.warn(result.message, RuntimeWarning)
+                break
+            if clamp is not None:
+                with torch.no_grad():
+                    image.clamp_(*clamp)
+            _record(result.history, {k: v.detach() for k, v in state["terms"].items()}, state["total"])
+            result.steps = step
+            result.times.append(time.perf_counter() - start)
+            if step in snapshot_steps:
+                result.snapshots[step] = image.detach().clone()
+            if callback is not None:
+                callback(step, image.detach(), state["terms"])
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{state['total']:.4g}", refresh=False)
+            if should_stop is not None and should_stop():
+                result.stopped, result.message = "stop", f"Stopped at step {step} of {steps}."
+                break
+        else:
+            result.image = image.detach().clone()
+        if result.stopped == "stop":
+            result.image = image.detach().clone()
+    except KeyboardInterrupt:
+        result.stopped = "interrupted"
+        result.message = f"Interrupted at step {result.steps} of {steps}; returning the best image so far."
+        print(result.message)
+    finally:
+        if bar is not None:
+            bar.close()
+        result.seconds = time.perf_counter() - start
+    return result
+
+
+def _progress_bar(total: int, progress: bool, desc: str):
+    if not progress or in_ci():
+        return None
+    from tqdm.auto import tqdm
+    return tqdm(total=total, desc=desc, leave=False)

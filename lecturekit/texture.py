@@ -1,0 +1,146 @@
+"""Texture synthesis, classic and neural.
+
+- `efros_leung`: Efros & Leung (ICCV 1999), non-parametric sampling. The output grows outward from a
+  seed; each new pixel copies the centre of a sample patch whose known neighbourhood matches best
+  (Gaussian-weighted SSD), chosen at random among the near-best.
+- `synthesize_texture`: Gatys, Ecker & Bethge (NeurIPS 2015). Starting from noise, match the Gram
+  matrices of the sample at several layers: L = Σ_l w_l E_l.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .color import match_histogram as _match_histogram
+from .inversion import initial_image
+from .losses import gram_loss, gram_matrix, tv_loss
+from .models import Backbone, load_backbone
+from .optimize import Result, optimize_image
+
+
+def _gaussian(window: int) -> torch.Tensor:
+    sigma = window / 6.4
+    r = torch.arange(window, dtype=torch.float32) - window // 2
+    g = torch.exp(-(r[:, None] ** 2 + r[None, :] ** 2) / (2 * sigma**2))
+    return g / g.sum()
+
+
+def efros_leung(sample: torch.Tensor, out_size: int | tuple[int, int], window: int = 11,
+                seed: int | None = None, tolerance: float = 0.1, return_source: bool = False):
+    """Synthesize a texture of `out_size` (int or (H, W)) from `sample` (1, 3, h, w) in [0, 1].
+
+    Every output pixel is copied from the sample, so only the sample's colours appear. `tolerance`
+    accepts patches within (1 + tolerance) of the best distance. With return_source=True also returns
+    the (H, W, 2) map of sample coordinates (row, col) each pixel was copied from.
+    """
+    if window % 2 == 0 or window < 3:
+        raise ValueError("window must be an odd number >= 3")
+    H, W = (out_size, out_size) if isinstance(out_size, int) else out_size
+    s = sample[0].float().cpu()
+    h, w = s.shape[-2:]
+    if h < window or w < window:
+        raise ValueError(f"The sample ({w}x{h}) must be at least as large as the window ({window}).")
+    r = window // 2
+    gen = torch.Generator().manual_seed(0 if seed is None else seed)
+    patches = F.unfold(s[None], window)[0].t().contiguous()              # (P, 3*k*k)
+    centres = torch.stack(torch.meshgrid(torch.arange(r, h - r), torch.arange(r, w - r), indexing="ij"), -1).view(-1, 2)
+    gauss = _gaussian(window).flatten().repeat(3)                         # (3*k*k,)
+    out = torch.zeros(3, H + 2 * r, W + 2 * r)
+    filled = torch.zeros(H + 2 * r, W + 2 * r)
+    source = torch.full((H, W, 2), -1, dtype=torch.long)
+    _place_seed(s, out, filled, source, r, gen)
+    ones = torch.ones(1, 1, 3, 3)
+    while filled[r:r + H, r:r + W].sum() < H * W:
+        known = F.conv2d(filled[None, None], ones, padding=1)[0, 0]
+        frontier = ((known > 0) & (filled == 0))
+        frontier[:r], frontier[-r:], frontier[:, :r], frontier[:, -r:] = False, False, False, False
+        ys, xs = frontier.nonzero(as_tuple=True)
+        order = known[ys, xs].argsort(descending=True)
+        for y, x in zip(ys[order].tolist(), xs[order].tolist()):
+            neigh = out[:, y - r:y + r + 1, x - r:x + r + 1].flatten()
+            mask = filled[y - r:y + r + 1, x - r:x + r + 1].flatten().repeat(3) * gauss
+            d = ((patches - neigh) ** 2) @ mask / mask.sum()
+            ok = (d <= d.min() * (1 + tolerance) + 1e-12).nonzero().flatten()
+            pick = ok[torch.randint(len(ok), (1,), generator=gen)].item()
+            cy, cx = centres[pick].tolist()
+            out[:, y, x] = s[:, cy, cx]
+            filled[y, x] = 1
+            source[y - r, x - r] = torch.tensor([cy, cx])
+    result = out[:, r:r + H, r:r + W][None]
+    return (result, source) if return_source else result
+
+
+def _place_seed(s, out, filled, source, r, gen, size: int = 3) -> None:
+    """Copy a random size x size patch of the sample into the middle of the output."""
+    h, w = s.shape[-2:]
+    H, W = out.shape[-2] - 2 * r, out.shape[-1] - 2 * r
+    sy = torch.randint(0, h - size + 1, (1,), generator=gen).item()
+    sx = torch.randint(0, w - size + 1, (1,), generator=gen).item()
+    oy, ox = (H - size) // 2, (W - size) // 2
+    out[:, r + oy:r + oy + size, r + ox:r + ox + size] = s[:, sy:sy + size, sx:sx + size]
+    filled[r + oy:r + oy + size, r + ox:r + ox + size] = 1
+    for i in range(size):
+        for j in range(size):
+            source[oy + i, ox + j] = torch.tensor([sy + i, sx + j])
+
+
+def gram_targets(backbone: Backbone, image: torch.Tensor, layers: list[str]) -> dict[str, torch.Tensor]:
+    """{layer: Gram matrix (1, C, C)} of `image`, normalized by HW so that sizes may differ."""
+    with torch.no_grad():
+        feats = backbone.features(image, layers)
+    return {layer: gram_matrix(feats[layer], "hw") for layer in layers}
+
+
+def texture_loss(backbone: Backbone, targets: dict[str, torch.Tensor], weights: dict[str, float],
+                 tv_weight: float = 0.0):
+    """Loss image -> {"texture", "tv", "texture:<layer>" per layer} for `optimize_image`.
+
+    Each layer's term is Σ(G − A)² / ΣA², so layers of different magnitude weigh alike.
+    """
+    scales = {layer: a.pow(2).sum() for layer, a in targets.items()}
+
+    def loss_fn(x: torch.Tensor) -> dict:
+        feats = backbone.features(x, list(targets))
+        terms = {f"texture:{layer}": weights[layer] * gram_loss(gram_matrix(feats[layer], "hw"), a, scales[layer])
+                 for layer, a in targets.items()}
+        out = {"texture": sum(terms.values())}
+        if tv_weight:
+            out["tv"] = tv_weight * tv_loss(x)
+        return {**out, **terms}
+    return loss_fn
+
+
+def synthesize_texture(sample: torch.Tensor, backbone: Backbone | str | None = None, layers=None,
+                       layer_weights=None, size: int | tuple[int, int] | None = None, steps: int = 150,
+                       optimizer: str = "lbfgs", seed: int | None = None, match_histogram: bool = False,
+                       tv_weight: float = 0.0, lr: float | None = None, progress: bool = True,
+                       snapshots=(), callback=None, should_stop=None) -> Result:
+    """Gatys's neural texture: an image whose Gram matrices match `sample`'s (1, 3, h, w) in [0, 1].
+
+    Args:
+        layers: layers whose Grams are matched (None: backbone.defaults.texture_layers).
+        layer_weights: one weight per layer (None: equal).
+        size: output size, an int (square) or (H, W); may be larger than the sample. None: the sample's.
+        match_histogram: afterwards, match each colour channel's histogram to the sample's
+            (as in the DeepTextures code), which removes colour casts.
+        tv_weight: a small TV term smooths the high-frequency speckle.
+    """
+    backbone = load_backbone(backbone)
+    layers = list(layers or backbone.defaults.texture_layers)
+    weights = dict(zip(layers, layer_weights or [1.0] * len(layers)))
+    device = backbone.mean.device
+    sample = sample.to(device).float()
+    if size is None:
+        size = tuple(sample.shape[-2:])
+    elif isinstance(size, int):
+        size = (size, size)
+    targets = gram_targets(backbone, sample, layers)
+    x0 = initial_image(torch.empty(1, 3, *size, device=device), "noise", seed, noise_std=0.2)
+    result = optimize_image(texture_loss(backbone, targets, weights, tv_weight), x0, optimizer=optimizer,
+                            steps=steps, lr=lr, progress=progress, snapshots=snapshots, desc="texture",
+                            callback=callback, should_stop=should_stop)
+    if match_histogram:
+        result.image = _match_histogram(result.image, sample)
+    result.config.update(layers=layers, layer_weights=list(weights.values()), size=list(size), seed=seed,
+                         match_histogram=match_histogram, tv_weight=tv_weight)
+    return result

@@ -1,0 +1,125 @@
+"""Plotting for the notebooks (matplotlib). Compute modules never import this."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+
+def to_numpy(x: torch.Tensor) -> np.ndarray:
+    """(1, 3, H, W) or (3, H, W) in [0, 1] -> (H, W, 3) float array for imshow."""
+    x = x.detach().float().cpu()
+    if x.dim() == 4:
+        x = x[0]
+    return x.clamp(0, 1).permute(1, 2, 0).numpy()
+
+
+def show_images(images: Sequence[torch.Tensor] | dict, titles: Sequence[str] | None = None, ncols: int | None = None,
+                size: float = 3.0, suptitle: str | None = None, credits: str | None = None):
+    """A grid of images (each (1, 3, H, W) in [0, 1]) with titles; a dict maps titles to images.
+
+    `credits` is printed under the grid. Returns the figure.
+    """
+    if isinstance(images, dict):
+        titles, images = list(images), list(images.values())
+    images = list(images)
+    n = len(images)
+    ncols = ncols or min(n, 5)
+    nrows = (n + ncols - 1) // ncols
+    aspect = images[0].shape[-2] / images[0].shape[-1]
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * aspect * nrows + (0.4 if titles else 0)),
+                             squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for i, img in enumerate(images):
+        ax = axes.flat[i]
+        ax.imshow(to_numpy(img))
+        if titles is not None and i < len(titles):
+            ax.set_title(titles[i], fontsize=10)
+    if suptitle:
+        fig.suptitle(suptitle)
+    if credits:
+        fig.text(0.01, 0.0, credits, fontsize=7, va="top", ha="left", color="0.3")
+    fig.tight_layout()
+    plt.show()
+    return fig
+
+
+def plot_losses(histories: dict, x: str = "step", logy: bool = True, ax=None, title: str | None = None,
+                times: dict | None = None):
+    """Loss curves: {label: list of values} or {label: Result}; x="seconds" uses each Result's times."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3.2))
+    for label, h in histories.items():
+        values = h.history["total"] if hasattr(h, "history") else h
+        if x == "seconds":
+            xs = h.times if hasattr(h, "times") else times[label]
+        else:
+            xs = range(1, len(values) + 1)
+        ax.plot(list(xs)[:len(values)], values, label=label)
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel("seconds" if x == "seconds" else "iteration")
+    ax.set_ylabel("loss")
+    if title:
+        ax.set_title(title)
+    if len(histories) > 1:
+        ax.legend(fontsize=8)
+    return ax
+
+
+def plot_terms(result, ax=None, title: str = "loss per term"):
+    """The summed terms of one Result (content, style, tv, ...) against the iteration."""
+    terms = {k: v for k, v in result.history.items() if ":" not in k and k != "total"}
+    return plot_losses(terms, ax=ax, title=title)
+
+
+def plot_layer_bars(result, prefix: str = "style", ax=None, title: str | None = None):
+    """Bar chart of the final per-layer terms "prefix:layer" of a Result."""
+    items = {k.split(":", 1)[1]: v[-1] for k, v in result.history.items() if k.startswith(prefix + ":")}
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3))
+    ax.bar(list(items), list(items.values()), color="tab:purple")
+    ax.set_ylabel(f"final {prefix} loss")
+    ax.set_title(title or f"{prefix} loss per layer")
+    ax.tick_params(axis="x", rotation=30)
+    return ax
+
+
+def show_heatmap(matrix: torch.Tensor, title: str = "", ax=None, cmap: str = "viridis"):
+    """A matrix (e.g. a Gram matrix, (C, C) or (1, C, C)) as a heat map with a colour bar."""
+    m = matrix.detach().float().cpu()
+    m = m[0] if m.dim() == 3 else m
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4, 3.4))
+    im = ax.imshow(m.numpy(), cmap=cmap)
+    ax.set_title(title)
+    plt.colorbar(im, ax=ax, fraction=0.046)
+    return ax
+
+
+class LivePlot:
+    """Loss curves that redraw while an optimization runs: pass `live.update` as the callback.
+
+    Draws every `every` steps into one display handle, so the notebook shows a single figure.
+    """
+
+    def __init__(self, every: int = 10, title: str = "loss while optimizing"):
+        from IPython.display import display
+        self.every, self.title = every, title
+        self.history: dict[str, list[float]] = {}
+        self.fig, self.ax = plt.subplots(figsize=(5, 3.2))
+        plt.close(self.fig)
+        self.handle = display(self.fig, display_id=True)
+
+    def update(self, step: int, image: torch.Tensor, terms: dict) -> None:
+        for k, v in terms.items():
+            if ":" not in k:
+                self.history.setdefault(k, []).append(abs(float(v)))
+        if step % self.every == 0:
+            self.ax.clear()
+            plot_losses(self.history, ax=self.ax, title=self.title)
+            if self.handle is not None:
+                self.handle.update(self.fig)

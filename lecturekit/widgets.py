@@ -1,0 +1,277 @@
+"""Interactive explorers for live lecture demos (ipywidgets).
+
+Each explorer is a pure compute function plus its controls:
+  - sliders use continuous_update=False; weights use log-scale sliders;
+  - slow work runs on a Run button, in a background thread, with a progress bar, and shows the image as
+    it forms; Stop ends the run at the next step and keeps the image so far;
+  - results are cached by their parameters, so going back to an earlier setting is instant;
+  - fast work (the fast-style blend) updates on every slider change, no button needed;
+  - headless (nbval, nbclient, a static notebook viewer) the cell shows the default result as a PNG.
+
+Tests call the compute functions (`dream_view`, `style_view`, ...) and `Explorer.run_sync` directly.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Callable
+
+import torch
+
+from .images import image_bytes, resize
+
+_SLIDER = dict(continuous_update=False, style={"description_width": "initial"})
+
+
+# --------------------------------------------------------------------------- pure compute functions
+def dream_view(image, backbone=None, *, layer: str, steps: int = 10, octaves: int = 3,
+               step_size: float = 1.5, seed: int = 0, callback=None, should_stop=None) -> torch.Tensor:
+    """DeepDream of `image` at one layer; returns (1, 3, H, W) in [0, 1]."""
+    from .dream import deepdream
+    return deepdream(image, backbone, layers=layer, steps=steps, octaves=octaves, step_size=step_size,
+                     seed=seed, progress=False, callback=callback, should_stop=should_stop)
+
+
+def inversion_view(image, backbone=None, *, layer: str, steps: int = 150, tv_weight: float = 2.0,
+                   callback=None, should_stop=None) -> torch.Tensor:
+    """Reconstruction of `image` from its features at `layer`."""
+    from .inversion import invert_features
+    return invert_features(image, backbone, layer=layer, steps=steps, tv_weight=tv_weight, progress=False,
+                           callback=callback, should_stop=should_stop).image
+
+
+def texture_view(sample, backbone=None, *, depth: int = 3, steps: int = 100, seed: int = 0,
+                 callback=None, should_stop=None) -> torch.Tensor:
+    """Neural texture from the Grams of the first `depth` texture layers of the backbone."""
+    from .models import load_backbone
+    from .texture import synthesize_texture
+    bb = load_backbone(backbone)
+    layers = bb.defaults.texture_layers[:depth]
+    return synthesize_texture(sample, bb, layers=layers, steps=steps, seed=seed, progress=False,
+                              callback=callback, should_stop=should_stop).image
+
+
+def style_view(content, style, backbone=None, *, style_weight: float = 1e3, content_weight: float = 1.0,
+               content_layer: str | None = None, steps: int = 60, tv_weight: float = 0.0, size: int = 192,
+               callback=None, should_stop=None) -> torch.Tensor:
+    """Gatys style transfer with the lecture's hyperparameters."""
+    from .style import style_transfer
+    return style_transfer(content, style, backbone=backbone, style_weight=style_weight,
+                          content_weight=content_weight, tv_weight=tv_weight, steps=steps, size=size,
+                          content_layers=[content_layer] if content_layer else None, progress=False,
+                          callback=callback, should_stop=should_stop).image
+
+
+def blend_view(net, image, *, a: int = 0, b: int = 1, mix: float = 0.5) -> torch.Tensor:
+    """A conditional fast-style net painting `image` with (1 − mix)·style a + mix·style b."""
+    from .fast import stylize
+    weights = {a: 1.0 - mix} if a == b else {a: 1.0 - mix, b: mix}
+    if a == b:
+        weights = {a: 1.0}
+    return stylize(net, image, weights)
+
+
+# --------------------------------------------------------------------------- the explorer
+class Explorer:
+    """Controls + a compute function + a cached, threaded Run/Stop loop.
+
+    Args:
+        compute: compute(**params, callback=..., should_stop=...) -> image tensor (1, 3, H, W).
+        controls: {param name: ipywidget}; their values are the params.
+        total_steps: params -> number of callback calls expected (for the progress bar).
+        live: recompute on every control change, synchronously (for fast computations).
+        preview_size: longest side of the image shown.
+    The default result is computed at construction, so the cell always shows a picture.
+    """
+
+    def __init__(self, compute: Callable, controls: dict, title: str = "", total_steps=None,
+                 live: bool = False, preview_size: int = 384, fixed: dict | None = None):
+        import ipywidgets as w
+        self.compute, self.controls, self.live = compute, controls, live
+        self.fixed = dict(fixed or {})
+        self.total_steps = total_steps or (lambda p: p.get("steps", 1))
+        self.preview_size = preview_size
+        self.cache: dict[tuple, torch.Tensor] = {}
+        self.compute_count = 0
+        self.error: BaseException | None = None
+        self.last_partial: torch.Tensor | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.image = w.Image(format="png", layout=w.Layout(max_width=f"{preview_size * 2}px"))
+        self.progress = w.IntProgress(value=0, min=0, max=1, description="progress")
+        self.status = w.Label("")
+        self.run_button = w.Button(description="Run", button_style="primary", icon="play")
+        self.stop_button = w.Button(description="Stop", button_style="warning", icon="stop", disabled=True)
+        self.run_button.on_click(lambda _: self.run())
+        self.stop_button.on_click(lambda _: self.stop())
+        buttons = [] if live else [w.HBox([self.run_button, self.stop_button, self.progress])]
+        header = [w.HTML(f"<b>{title}</b>")] if title else []
+        self.widget = w.VBox(header + [w.HBox(list(controls.values()))] if len(controls) <= 3 else
+                             header + [w.VBox(list(controls.values()))])
+        self.widget.children = tuple(self.widget.children) + tuple(buttons) + (self.image, self.status)
+        if live:
+            for c in controls.values():
+                c.observe(lambda _: self.run_sync(), names="value")
+        self.result = self.run_sync()
+
+    # -- parameters and cache
+    def params(self) -> dict:
+        return {k: c.value for k, c in self.controls.items()}
+
+    def _key(self, params: dict) -> tuple:
+        return tuple(sorted((k, round(v, 8) if isinstance(v, float) else v) for k, v in params.items()))
+
+    def _show(self, img: torch.Tensor) -> None:
+        self.image.value = image_bytes(resize(img.detach().cpu(), self.preview_size))
+
+    # -- running
+    def run_sync(self, **overrides) -> torch.Tensor:
+        """Compute (or fetch from the cache) the result for the current controls, in this thread."""
+        params = {**self.params(), **overrides}
+        key = self._key(params)
+        if key not in self.cache:
+            t0 = time.perf_counter()
+            img = self.compute(**self.fixed, **params)
+            self.compute_count += 1
+            self.cache[key] = img
+            self.status.value = f"computed in {time.perf_counter() - t0:.2f} s"
+        else:
+            self.status.value = "from cache"
+        self.result = self.cache[key]
+        self._show(self.result)
+        return self.result
+
+    def run(self) -> threading.Thread | None:
+        """Start the computation in a background thread (or show the cached result at once)."""
+        params = self.params()
+        key = self._key(params)
+        if key in self.cache:
+            return self.run_sync()
+        if self._thread is not None and self._thread.is_alive():
+            self.status.value = "already running; press Stop first"
+            return self._thread
+        self._stop.clear()
+        self.error = None
+        self.progress.max, self.progress.value = max(1, int(self.total_steps(params))), 0
+        self.run_button.disabled, self.stop_button.disabled = True, False
+        self._thread = threading.Thread(target=self._work, args=(params, key), daemon=True)
+        self._thread.start()
+        return self._thread
+
+    def stop(self) -> None:
+        """Ask the running computation to end at its next step (it keeps the image so far)."""
+        self._stop.set()
+
+    def wait(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _callback(self, step, image, terms) -> None:
+        self.progress.value = min(self.progress.value + 1, self.progress.max)
+        self.last_partial = image.detach().clone()
+        if self.progress.value % 5 == 0:
+            self._show(image)
+
+    def _work(self, params: dict, key: tuple) -> None:
+        t0 = time.perf_counter()
+        try:
+            img = self.compute(**self.fixed, **params, callback=self._callback, should_stop=self._stop.is_set)
+            self.compute_count += 1
+            self.result = img
+            self._show(img)
+            if self._stop.is_set():
+                self.status.value = f"stopped after {self.progress.value} steps (partial result kept)"
+            else:
+                self.cache[key] = img
+                self.status.value = f"done in {time.perf_counter() - t0:.1f} s"
+        except Exception as e:  # shown in the widget, kept for tests; never lost in the thread
+            self.error = e
+            self.status.value = f"error: {type(e).__name__}: {e}"
+        finally:
+            self.run_button.disabled, self.stop_button.disabled = False, True
+
+    # -- display: the live widget, with the current result as a PNG fallback for static viewers
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        bundle = self.widget._repr_mimebundle_(include=include, exclude=exclude) or {}
+        data = bundle[0] if isinstance(bundle, tuple) else bundle
+        data = dict(data)
+        data["image/png"] = image_bytes(resize(self.result.detach().cpu(), self.preview_size))
+        data["text/plain"] = f"<{type(self).__name__}: {self.status.value}>"
+        return data
+
+
+# --------------------------------------------------------------------------- ready-made explorers
+def _layer_dropdown(options, value, description="layer"):
+    import ipywidgets as w
+    return w.Dropdown(options=list(options), value=value, description=description)
+
+
+def dream_explorer(image, backbone=None, layers=None, steps: int = 8, octaves: int = 3, step_size: float = 1.5):
+    """Layer selector, steps, octaves and step size for DeepDream."""
+    import ipywidgets as w
+    from .models import load_backbone
+    bb = load_backbone(backbone)
+    layers = list(layers or bb.defaults.dream_layer_grid)
+    controls = {"layer": _layer_dropdown(layers, bb.defaults.dream_layers[0] if bb.defaults.dream_layers[0] in layers
+                                         else layers[0]),
+                "steps": w.IntSlider(value=steps, min=1, max=40, description="steps/octave", **_SLIDER),
+                "octaves": w.IntSlider(value=octaves, min=1, max=6, description="octaves", **_SLIDER),
+                "step_size": w.FloatSlider(value=step_size, min=0.25, max=5.0, step=0.25, description="step size",
+                                           **_SLIDER)}
+    return Explorer(dream_view, controls, "DeepDream", fixed=dict(image=image, backbone=bb),
+                    total_steps=lambda p: p["steps"] * p["octaves"])
+
+
+def inversion_explorer(image, backbone=None, layers=None, steps: int = 100):
+    """Layer selector, steps and TV weight for feature inversion."""
+    import ipywidgets as w
+    from .models import load_backbone
+    bb = load_backbone(backbone)
+    layers = list(layers or bb.defaults.inversion_layers)
+    controls = {"layer": _layer_dropdown(layers, layers[len(layers) // 2]),
+                "steps": w.IntSlider(value=steps, min=10, max=500, step=10, description="steps", **_SLIDER),
+                "tv_weight": w.FloatLogSlider(value=2.0, base=10, min=-2, max=2, description="TV weight λ",
+                                              **_SLIDER)}
+    return Explorer(inversion_view, controls, "Feature inversion", fixed=dict(image=image, backbone=bb))
+
+
+def texture_explorer(sample, backbone=None, steps: int = 80, depth: int = 3):
+    """Layer-depth slider and steps for Gram texture synthesis."""
+    import ipywidgets as w
+    from .models import load_backbone
+    bb = load_backbone(backbone)
+    controls = {"depth": w.IntSlider(value=depth, min=1, max=len(bb.defaults.texture_layers),
+                                     description="layers used", **_SLIDER),
+                "steps": w.IntSlider(value=steps, min=10, max=400, step=10, description="steps", **_SLIDER)}
+    return Explorer(texture_view, controls, "Neural texture", fixed=dict(sample=sample, backbone=bb))
+
+
+def style_explorer(content, style, backbone=None, steps: int = 40, size: int = 192, layers=None):
+    """Content/style weights on log scales, content layer, iterations and TV weight."""
+    import ipywidgets as w
+    from .models import load_backbone
+    bb = load_backbone(backbone)
+    layers = list(layers or bb.layers)
+    default_layer = bb.defaults.content_layers[0]
+    controls = {"style_weight": w.FloatLogSlider(value=1e3, base=10, min=0, max=6, description="style weight β",
+                                                 **_SLIDER),
+                "content_weight": w.FloatLogSlider(value=1.0, base=10, min=-2, max=2,
+                                                   description="content weight α", **_SLIDER),
+                "content_layer": _layer_dropdown(layers, default_layer, "content layer"),
+                "steps": w.IntSlider(value=steps, min=10, max=300, step=10, description="iterations", **_SLIDER),
+                "tv_weight": w.FloatLogSlider(value=1e-3, base=10, min=-4, max=1, description="TV weight",
+                                              **_SLIDER)}
+    return Explorer(style_view, controls, "Neural style transfer",
+                    fixed=dict(content=content, style=style, backbone=bb, size=size))
+
+
+def blend_explorer(net, image, size: int = 256):
+    """A conditional fast-style net: two style dropdowns and a live mixing slider."""
+    import ipywidgets as w
+    names = getattr(net, "styles", None) or [f"style {i}" for i in range(net.n_styles)]
+    options = [(n, i) for i, n in enumerate(names)]
+    controls = {"a": w.Dropdown(options=options, value=0, description="style A"),
+                "b": w.Dropdown(options=options, value=min(1, net.n_styles - 1), description="style B"),
+                "mix": w.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="A → B", **_SLIDER)}
+    return Explorer(blend_view, controls, "One network, many styles", live=True,
+                    fixed=dict(net=net, image=resize(image, size)), preview_size=size)

@@ -1,0 +1,80 @@
+import torch
+
+import lecturekit as lk
+from lecturekit.dream import apply_jitter, dream_objective, octave_sizes, undo_jitter
+
+
+def test_jitter_then_unjitter_is_identity():
+    x = torch.rand(1, 3, 10, 13)
+    for dx, dy in [(3, -4), (-32, 32), (0, 0), (13, 10)]:
+        moved = apply_jitter(x, dx, dy)
+        assert torch.equal(undo_jitter(moved, dx, dy), x)
+    assert not torch.equal(apply_jitter(x, 2, 1), x)
+
+
+def test_octave_pyramid_shapes():
+    assert octave_sizes((100, 140), 4, 1.4) == [(100, 140), (71, 100), (51, 71), (36, 51)]
+
+
+def test_objective_increases_and_values_stay_in_range(lite0, tubingen):
+    img = tubingen[..., :64, :64]
+    before = float(dream_objective(img, lite0, "stage3"))
+    out = lk.deepdream(img, lite0, layers="stage3", steps=5, octaves=1, jitter=8, seed=0, progress=False)
+    after = float(dream_objective(out, lite0, "stage3"))
+    assert after > 1.2 * before
+    assert out.shape == img.shape and out.min() >= 0 and out.max() <= 1
+
+
+def test_octaves_keep_the_size(lite0, small_image):
+    out = lk.deepdream(small_image, lite0, layers={"stage2": 1.0, "stage3": 0.5}, steps=2, octaves=3, seed=1,
+                       progress=False)
+    assert out.shape == small_image.shape
+
+
+def test_seed_makes_it_deterministic(lite0, small_image):
+    a = lk.deepdream(small_image, lite0, steps=2, octaves=2, seed=3, progress=False)
+    b = lk.deepdream(small_image, lite0, steps=2, octaves=2, seed=3, progress=False)
+    assert torch.equal(a, b)
+
+
+def test_channel_objective_rises(lite0, small_image):
+    out = lk.deepdream(small_image, lite0, layers="stage2", objective="channel", channel=5, steps=4, octaves=1,
+                       seed=0, progress=False)
+    before = lite0.features(small_image, "stage2")["stage2"][:, 5].mean()
+    after = lite0.features(out, "stage2")["stage2"][:, 5].mean()
+    assert after > before
+
+
+def test_guided_objective_rises_toward_the_guide(lite0, tubingen, starry):
+    img, guide = tubingen[..., :64, :64], starry[..., :64, :64]
+    layer = "stage2"
+    g = lite0.features(guide, layer)
+    before = float(dream_objective(img, lite0, layer, "guided", guides=g))
+    out = lk.deepdream(img, lite0, layers=layer, objective="guided", guide=guide, steps=5, octaves=1, seed=0,
+                       progress=False)
+    assert float(dream_objective(out, lite0, layer, "guided", guides=g)) > before
+
+
+def test_tiled_gradient_equals_untiled(lite0):
+    torch.manual_seed(0)
+    img = torch.rand(1, 3, 128, 160)
+
+    def grad(tile):
+        x = img.clone().requires_grad_(True)
+        dream_objective(x, lite0, ["stage2", "stage3"], tile_size=tile, halo=64).backward()
+        return x.grad
+    untiled, tiled = grad(None), grad(64)
+    rel = (tiled - untiled).norm() / untiled.norm()
+    assert rel < 0.02, rel
+    assert torch.allclose(dream_objective(img, lite0, "stage3", tile_size=64, halo=64),
+                          dream_objective(img, lite0, "stage3"), rtol=0.02)
+
+
+def test_bad_arguments(lite0, small_image):
+    import pytest
+    with pytest.raises(ValueError, match="channel"):
+        lk.deepdream(small_image, lite0, objective="channel")
+    with pytest.raises(ValueError, match="guide"):
+        lk.deepdream(small_image, lite0, objective="guided")
+    with pytest.raises(KeyError, match="stage3"):
+        lk.deepdream(small_image, lite0, layers="inception4c")

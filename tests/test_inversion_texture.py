@@ -1,0 +1,62 @@
+import torch
+
+import lecturekit as lk
+from lecturekit.color import match_histogram
+from lecturekit.inversion import psnr
+
+
+def test_inversion_loss_decreases(lite0, tubingen):
+    img = tubingen[..., :48, :64]
+    r = lk.invert_features(img, lite0, layer="stage1", steps=30, progress=False)
+    assert r.history["features"][-1] < 0.5 * r.history["features"][0]
+    assert r.image.shape == img.shape
+    assert r.config["psnr"] == psnr(r.image, img)
+
+
+def test_shallow_layers_reconstruct_better_than_deep(lite0, tubingen):
+    img = tubingen[..., :64, :64]
+    shallow = lk.invert_features(img, lite0, layer="stage0", steps=60, progress=False)
+    deep = lk.invert_features(img, lite0, layer="stage5", steps=60, progress=False)
+    assert shallow.config["mse"] < deep.config["mse"]
+
+
+def test_efros_leung_copies_colours_and_patches_from_the_sample():
+    g = torch.Generator().manual_seed(0)
+    palette = torch.tensor([[1.0, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0]])
+    idx = torch.randint(0, 4, (12, 12), generator=g)
+    sample = palette[idx].permute(2, 0, 1)[None]
+    out, src = lk.efros_leung(sample, 16, window=5, seed=0, return_source=True)
+    assert out.shape == (1, 3, 16, 16)
+    colours = {tuple(c) for c in palette.tolist()}
+    assert {tuple(c) for c in out[0].flatten(1).t().tolist()} <= colours
+    assert (src >= 0).all()
+    copied = sample[0][:, src[..., 0], src[..., 1]]
+    assert torch.equal(copied, out[0])
+
+
+def test_efros_leung_reproduces_a_periodic_texture():
+    stripes = (torch.arange(20) % 4 < 2).float()
+    sample = stripes[None, :].expand(20, 20)[None].expand(3, -1, -1)[None].contiguous()
+    out = lk.efros_leung(sample, (12, 20), window=5, seed=1)
+    row = out[0, 0]
+    # vertical stripes of period 4: every row equals every other row
+    assert torch.equal(row, row[:1].expand_as(row))
+
+
+def test_texture_loss_decreases_and_size_can_grow(lite0, tubingen):
+    sample = tubingen[..., :48, :48]
+    r = lk.synthesize_texture(sample, lite0, layers=["stem", "stage1"], size=64, steps=20, seed=0, progress=False)
+    assert r.history["texture"][-1] < 0.3 * r.history["texture"][0]
+    assert r.image.shape == (1, 3, 64, 64)
+    assert "texture:stem" in r.history
+
+
+def test_histogram_matching():
+    src = torch.rand(1, 3, 10, 10)
+    ref = torch.rand(1, 3, 20, 20) ** 3
+    out = match_histogram(src, ref)
+    for c in range(3):
+        assert torch.allclose(out[0, c].flatten().sort().values,
+                              ref[0, c].flatten().sort().values[torch.linspace(0, 399, 100).round().long()])
+    # ranks are kept
+    assert torch.equal(out[0, 0].flatten().argsort(), src[0, 0].flatten().argsort())

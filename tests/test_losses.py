@@ -1,0 +1,76 @@
+import pytest
+import torch
+
+from lecturekit.losses import (content_loss, feature_reconstruction_loss, gram_loss, gram_matrix, l2_activation,
+                               tv_loss)
+
+
+def test_gram_matches_einsum():
+    f = torch.randn(2, 5, 4, 3)
+    ref = torch.einsum("nchw,ndhw->ncd", f, f)
+    assert torch.allclose(gram_matrix(f, None), ref, atol=1e-5)
+    assert torch.allclose(gram_matrix(f, "hw"), ref / 12, atol=1e-6)
+    assert torch.allclose(gram_matrix(f, "chw"), ref / 60, atol=1e-6)
+    assert torch.allclose(gram_matrix(f, "gatys"), ref / 120, atol=1e-6)
+
+
+def test_gram_is_the_average_outer_product():
+    f = torch.randn(1, 4, 3, 5)
+    loop = torch.zeros(4, 4)
+    for i in range(3):
+        for j in range(5):
+            v = f[0, :, i, j]
+            loop += torch.outer(v, v)
+    assert torch.allclose(gram_matrix(f, "hw")[0], loop / 15, atol=1e-6)
+
+
+def test_gram_exact_tiny():
+    f = torch.tensor([[[[1.0, 2.0]], [[3.0, 0.0]]]])  # C=2, H=1, W=2
+    assert gram_matrix(f, None)[0].tolist() == [[5.0, 3.0], [3.0, 9.0]]
+
+
+def test_gram_ignores_spatial_permutation():
+    f = torch.randn(1, 6, 7, 9)
+    perm = torch.randperm(63)
+    shuffled = f.flatten(2)[:, :, perm].view_as(f)
+    assert not torch.allclose(f, shuffled)
+    assert torch.allclose(gram_matrix(f), gram_matrix(shuffled), atol=1e-5)
+
+
+def test_gatys_normalization_gives_E_l():
+    f, a = torch.randn(1, 3, 4, 4), torch.randn(1, 3, 4, 4)
+    n, m = 3, 16
+    e_l = ((gram_matrix(f, None) - gram_matrix(a, None)) ** 2).sum() / (4 * n**2 * m**2)
+    assert torch.allclose(gram_loss(gram_matrix(f, "gatys"), gram_matrix(a, "gatys")), e_l)
+
+
+def test_bad_normalization():
+    with pytest.raises(ValueError, match="normalize"):
+        gram_matrix(torch.randn(1, 2, 2, 2), "bogus")
+
+
+def test_tv_exact_tiny():
+    x = torch.tensor([[[[0.0, 1.0], [2.0, 4.0]]]])
+    # one interior position: dx = 1, dy = 2 -> 1 + 4 = 5
+    assert tv_loss(x, reduction="sum").item() == 5.0
+    assert abs(tv_loss(x, beta=1.0, reduction="sum").item() - 5.0 ** 0.5) < 1e-6
+
+
+@pytest.mark.parametrize("beta", [2.0, 1.5, 1.0])
+def test_tv_gradient_matches_numeric(beta):
+    x = (torch.rand(1, 2, 5, 6, dtype=torch.float64) + 0.1).requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda t: tv_loss(t, beta=beta), (x,), eps=1e-6, atol=1e-5)
+
+
+def test_content_and_reconstruction_losses():
+    a = torch.tensor([[[[1.0, 2.0]]]])
+    b = torch.tensor([[[[1.0, 4.0]]]])
+    assert content_loss(a, b).item() == 2.0                                  # (0 + 4) / 2
+    assert abs(feature_reconstruction_loss(a, b).item() - 4.0 / 17.0) < 1e-7  # 4 / (1 + 16)
+    assert l2_activation(b).item() == 8.5
+
+
+def test_gram_loss_scale():
+    g, a = torch.ones(1, 2, 2), torch.zeros(1, 2, 2)
+    assert gram_loss(g, a).item() == 4.0
+    assert gram_loss(g, a, scale=8.0).item() == 0.5

@@ -1,0 +1,85 @@
+import math
+
+import pytest
+import torch
+
+from lecturekit.optimize import OPTIMIZERS, optimize_image
+
+
+def quadratic(target):
+    return lambda x: {"distance": (x - target).pow(2).sum(), "distance:detail": (x - target).abs().mean()}
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_every_optimizer_lowers_the_loss(name):
+    target = torch.full((1, 3, 8, 8), 0.7)
+    init = torch.full((1, 3, 8, 8), 0.2)
+    r = optimize_image(quadratic(target), init, optimizer=name, steps=20, progress=False)
+    assert r.history["total"][-1] < r.history["total"][0]
+    assert r.steps == 20 and len(r.times) == 20
+    assert "distance:detail" in r.history and len(r.history["distance"]) == 20
+
+
+def test_detail_terms_are_not_summed():
+    x0 = torch.zeros(1, 3, 2, 2)
+    r = optimize_image(lambda x: {"a": x.sum() + 1.0, "a:shadow": x.sum() + 100.0}, x0, optimizer="sgd",
+                       steps=1, progress=False, clamp=None)
+    assert r.history["total"][0] == pytest.approx(1.0)
+
+
+def test_pixels_stay_in_range_and_snapshots():
+    r = optimize_image(lambda x: {"push": -x.sum()}, torch.full((1, 3, 4, 4), 0.5), optimizer="sgd", lr=1.0,
+                       steps=5, snapshots=(0, 2, 5), progress=False)
+    assert float(r.image.max()) <= 1.0 and float(r.image.min()) >= 0.0
+    assert sorted(r.snapshots) == [0, 2, 5]
+    assert torch.equal(r.snapshots[0], torch.full((1, 3, 4, 4), 0.5))
+
+
+def test_maximize():
+    r = optimize_image(lambda x: {"brightness": x.mean()}, torch.full((1, 3, 4, 4), 0.5), optimizer="adam",
+                       steps=5, maximize=True, progress=False)
+    assert r.history["total"][-1] > r.history["total"][0]
+
+
+def test_nan_stops_and_keeps_the_last_good_image():
+    calls = {"n": 0}
+
+    def loss(x):
+        calls["n"] += 1
+        value = (x - 1).pow(2).sum()
+        return {"l": value * (math.nan if calls["n"] == 4 else 1.0)}
+    with pytest.warns(RuntimeWarning, match="NaN"):
+        r = optimize_image(loss, torch.zeros(1, 3, 4, 4), optimizer="sgd", lr=0.1, steps=10, progress=False)
+    assert r.stopped == "nan" and r.steps == 3 and "Lower the learning rate" in r.message
+    assert torch.isfinite(r.image).all() and r.image.mean() > 0
+
+
+def test_keyboard_interrupt_returns_the_best_so_far():
+    calls = {"n": 0}
+
+    def loss(x):
+        calls["n"] += 1
+        if calls["n"] == 6:
+            raise KeyboardInterrupt
+        return {"l": (x - 1).pow(2).sum()}
+    r = optimize_image(loss, torch.zeros(1, 3, 4, 4), optimizer="sgd", lr=0.05, steps=50, progress=False)
+    assert r.stopped == "interrupted" and r.steps == 5
+    assert r.image.mean() > 0
+
+
+def test_should_stop_keeps_the_partial_image():
+    r = optimize_image(lambda x: {"l": (x - 1).pow(2).sum()}, torch.zeros(1, 3, 4, 4), optimizer="adam",
+                       steps=100, progress=False, should_stop=lambda: True)
+    assert r.stopped == "stop" and r.steps == 1 and r.image.mean() > 0
+
+
+def test_unknown_optimizer():
+    with pytest.raises(ValueError, match="lbfgs"):
+        optimize_image(lambda x: {"l": x.sum()}, torch.zeros(1, 3, 2, 2), optimizer="newton", progress=False)
+
+
+def test_callback_sees_every_step():
+    seen = []
+    optimize_image(lambda x: {"l": x.sum()}, torch.ones(1, 3, 2, 2), optimizer="sgd", steps=4,
+                   callback=lambda s, img, terms: seen.append(s), progress=False)
+    assert seen == [1, 2, 3, 4]

@@ -1,0 +1,107 @@
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import lecturekit as lk
+from lecturekit.color import rgb_to_yiq
+from lecturekit.losses import gram_matrix
+from lecturekit.style import StyleTargets, blend_weights, style_loss_fn
+
+
+def test_loss_terms_by_hand(lite0):
+    c, s, x = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
+    t = StyleTargets(lite0, c, [s], [1.0], ["stage1"], ["stem"], "max")
+    terms = style_loss_fn(lite0, t, 2.0, 3.0, 0.5, {"stem": 1.0})(x)
+    fx = lite0.features(x, ["stem", "stage1"])
+    fc = lite0.features(c, "stage1")["stage1"]
+    a = gram_matrix(lite0.features(s, "stem")["stem"])
+    g = gram_matrix(fx["stem"])
+    assert torch.allclose(terms["content"], 2.0 * ((fx["stage1"] - fc) ** 2).mean())
+    assert torch.allclose(terms["style"], 3.0 * ((g - a) ** 2).sum() / (a ** 2).sum())
+    tv = ((x[..., :-1, 1:] - x[..., :-1, :-1]) ** 2 + (x[..., 1:, :-1] - x[..., :-1, :-1]) ** 2).mean()
+    assert torch.allclose(terms["tv"], 0.5 * tv)
+
+
+def test_blend_weights_validated():
+    assert blend_weights(2, [3, 1]) == [0.75, 0.25]
+    assert blend_weights(3) == pytest.approx([1 / 3] * 3)
+    with pytest.raises(ValueError):
+        blend_weights(2, [1, -1])
+    with pytest.raises(ValueError):
+        blend_weights(2, [1])
+
+
+def test_blend_0_and_1_give_the_single_style_targets(lite0):
+    c, s1, s2 = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
+    layers = ["stem", "stage1"]
+    only1 = StyleTargets(lite0, c, [s1], [1.0], ["stage1"], layers, "max")
+    mixed = StyleTargets(lite0, c, [s1, s2], blend_weights(2, [1, 0]), ["stage1"], layers, "max")
+    for k in layers:
+        assert torch.equal(only1.grams[k], mixed.grams[k])
+    only2 = StyleTargets(lite0, c, [s2], [1.0], ["stage1"], layers, "max")
+    mixed = StyleTargets(lite0, c, [s1, s2], blend_weights(2, [0, 1]), ["stage1"], layers, "max")
+    for k in layers:
+        assert torch.equal(only2.grams[k], mixed.grams[k])
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam", "sgd", "adagrad", "adadelta", "rmsprop"])
+def test_every_optimizer_lowers_the_style_loss(lite0, tubingen, starry, optimizer):
+    r = lk.style_transfer(tubingen, starry, backbone=lite0, size=48, steps=8, optimizer=optimizer,
+                          progress=False)
+    assert r.history["total"][-1] < r.history["total"][0]
+
+
+def test_colour_preservation_keeps_the_chrominance(lite0, tubingen, starry):
+    plain = lk.style_transfer(tubingen, starry, backbone=lite0, size=64, steps=15, progress=False)
+    kept = lk.style_transfer(tubingen, starry, backbone=lite0, size=64, steps=15, original_colors="luminance",
+                             progress=False)
+    content = lk.resize(tubingen, tuple(kept.image.shape[-2:]))
+    iq = lambda x: rgb_to_yiq(x)[:, 1:]
+    err_kept = (iq(kept.image) - iq(content)).abs().mean()
+    err_plain = (iq(plain.image) - iq(content)).abs().mean()
+    assert err_kept < 0.02 and err_kept < 0.5 * err_plain
+    hist = lk.style_transfer(tubingen, starry, backbone=lite0, size=64, steps=15, original_colors="histogram",
+                             progress=False)
+    assert (iq(hist.image) - iq(content)).abs().mean() < err_plain
+
+
+def test_multiscale_output_has_the_final_size(lite0, tubingen, starry):
+    r = lk.style_transfer(tubingen, starry, backbone=lite0, multiscale=[32, 64], steps=5, progress=False)
+    assert max(r.image.shape[-2:]) == 64 and r.steps == 10 and len(r.history["total"]) == 10
+
+
+def test_style_scale_snapshots_noise_init_and_dream(lite0, tubingen, starry):
+    r = lk.style_transfer(tubingen, [starry, tubingen], backbone=lite0, size=48, steps=6, style_scale=0.5,
+                          style_blend=[0.7, 0.3], init="noise", snapshots=(0, 3, 6), dream_weight=0.1,
+                          progress=False)
+    assert sorted(r.snapshots) == [0, 3, 6] and "dream" in r.history
+    assert r.config["style_blend"] == [0.7, 0.3] and r.config["seed"] == 0
+
+
+def test_bad_options(lite0, tubingen, starry):
+    with pytest.raises(ValueError, match="original_colors"):
+        lk.style_transfer(tubingen, starry, backbone=lite0, original_colors="sepia")
+    with pytest.raises(KeyError, match="stage2"):
+        lk.style_transfer(tubingen, starry, backbone=lite0, content_layers=["conv4_2"])
+
+
+def test_command_line_writes_its_file(tmp_path):
+    out = tmp_path / "out.png"
+    cmd = [sys.executable, "-m", "lecturekit", "style", "tubingen", "starry_night", "-o", str(out),
+           "--size", "48", "--steps", "3", "--backbone", "efficientnet_lite0"]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert out.exists() and lk.read_metadata(out)["steps"] == 3
+
+
+@pytest.mark.parametrize("args, message", [
+    (["style", "no_such_image", "starry_night", "-o", "x.png"], "neither an existing file"),
+    (["style", "tubingen", "starry_night", "-o", "x.png", "--steps", "-3"], "must be > 0"),
+    (["style", "tubingen", "starry_night", "-o", "x.png", "--style-blend", "0.5,0.5"], "2 weights for 1"),
+])
+def test_command_line_rejects_bad_arguments(tmp_path, args, message):
+    p = subprocess.run([sys.executable, "-m", "lecturekit", *args], capture_output=True, text=True, cwd=tmp_path)
+    assert p.returncode == 2 and message in p.stderr
+    assert "Traceback" not in p.stderr
