@@ -11,7 +11,6 @@ NB ?= 05
 ifneq ($(wildcard ../shared/data/images),)
 export LECTUREKIT_DATA ?= $(abspath ../shared/data/images)
 endif
-export MPLBACKEND ?= Agg
 
 NBVAL_FLAGS := --nbval-lax --nbval-current-env --nbval-sanitize-with .ci/nbval_sanitize.cfg --nbval-cell-timeout=900
 

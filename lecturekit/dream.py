@@ -88,8 +88,9 @@ def _region_objective(backbone: Backbone, weights: dict[str, float], objective: 
             x0, x1 = core[2] // stride, (math.ceil(core[3] / stride) if core[3] < crop.shape[-1] else h.shape[-1])
             h = h[..., y0:y1, x0:x1]
             count = math.ceil(full_size[0] / stride) * math.ceil(full_size[1] / stride)
+            whole = h.shape[-2] * h.shape[-1] == count
             if objective == "l2":
-                value = h.float().pow(2).sum() / (count * h.shape[1])
+                value = l2_activation(h) if whole else h.float().pow(2).sum() / (count * h.shape[1])
             elif objective == "channel":
                 value = h[:, channel].float().sum() / count
             else:

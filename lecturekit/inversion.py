@@ -42,7 +42,7 @@ def inversion_loss(backbone: Backbone, layer: str, target: torch.Tensor, tv_weig
 
 
 def invert_features(image: torch.Tensor, backbone: Backbone | str | None = None, layer: str | None = None,
-                    steps: int = 300, tv_weight: float = 2.0, tv_beta: float = 2.0, init="noise",
+                    steps: int = 300, tv_weight: float = 10.0, tv_beta: float = 2.0, init="noise",
                     optimizer: str = "adam", lr: float | None = 0.05, seed: int | None = 0,
                     progress: bool = True, snapshots=(), callback=None, should_stop=None) -> Result:
     """Reconstruct `image` (1, 3, H, W) in [0, 1] from its features at `layer`.
@@ -51,7 +51,8 @@ def invert_features(image: torch.Tensor, backbone: Backbone | str | None = None,
         layer: the layer to invert (None: the deepest of backbone.defaults.inversion_layers).
         tv_weight, tv_beta: λ and β of the TV prior.
         init: "noise" (grey plus noise), "uniform", "grey" or a tensor.
-        optimizer, lr: Adam with lr 0.05 is reliable; "lbfgs" also works with a strong prior.
+        optimizer, lr: Adam with lr 0.05, decayed to 0 on a cosine schedule, is reliable; "lbfgs" also
+            works with a strong prior.
     Returns a Result whose image is the reconstruction; result.config["psnr"] compares it to `image`.
     """
     backbone = load_backbone(backbone)
@@ -65,6 +66,7 @@ def invert_features(image: torch.Tensor, backbone: Backbone | str | None = None,
     result = optimize_image(inversion_loss(backbone, layer, target, tv_weight, tv_beta), x0,
                             optimizer=optimizer, steps=steps, lr=lr, progress=progress,
                             snapshots=snapshots, desc=f"inverting {layer}", callback=callback,
+                            schedule="cosine" if optimizer != "lbfgs" else None,
                             should_stop=should_stop)
     result.config.update(layer=layer, tv_weight=tv_weight, tv_beta=tv_beta, init=str(init)[:20],
                          seed=seed, mse=pixel_mse(result.image, image), psnr=psnr(result.image, image))

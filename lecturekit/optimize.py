@@ -43,7 +43,7 @@ class NormalizedGD(torch.optim.Optimizer):
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
-                    p.add_(p.grad / (p.grad.abs().mean() + group["eps"]), alpha=-group["lr"])
+                    p.sub_(group["lr"] * (p.grad / (p.grad.abs().mean() + group["eps"])))
         return loss
 
 
@@ -102,7 +102,8 @@ def optimize_image(loss_fn: LossFn, init: torch.Tensor, optimizer: str = "lbfgs"
                    lr: float | None = None, snapshots=(), maximize: bool = False,
                    clamp: tuple[float, float] | None = (0.0, 1.0), progress: bool = True,
                    callback: Callable[[int, torch.Tensor, dict], None] | None = None,
-                   should_stop: Callable[[], bool] | None = None, desc: str = "optimizing") -> Result:
+                   should_stop: Callable[[], bool] | None = None, desc: str = "optimizing",
+                   schedule: str | None = None) -> Result:
     """Optimize the pixels of `init` (1, 3, H, W) in [0, 1] against `loss_fn`.
 
     Args:
@@ -114,12 +115,17 @@ def optimize_image(loss_fn: LossFn, init: torch.Tensor, optimizer: str = "lbfgs"
         clamp: keep pixels in this range after every step (None: no clamping).
         callback: called as callback(step, image, terms) after every step, for live plots.
         should_stop: polled after every step; True ends the run and keeps the image so far.
+        schedule: None (constant lr) or "cosine" (lr decays to 0 over `steps`, which removes the last
+            bit of noise that a constant-step method leaves).
 
     Returns a Result. KeyboardInterrupt returns the best image so far; a NaN/inf loss stops the run with
     a warning and keeps the last image whose loss was finite.
     """
-    image = init.detach().clone().contiguous().requires_grad_(True)
+    image = init.detach().clone().requires_grad_(True)  # clone keeps a channels_last layout
     opt = make_optimizer(optimizer, [image], lr)
+    if schedule not in (None, "cosine"):
+        raise ValueError(f"schedule must be None or 'cosine', not {schedule!r}")
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps) if schedule else None
     sign = -1.0 if maximize else 1.0
     result = Result(image=init.detach().clone(), config=dict(optimizer=optimizer, steps=steps, lr=lr))
     snapshot_steps = set(int(s) for s in snapshots)
@@ -159,6 +165,8 @@ def optimize_image(loss_fn: LossFn, init: torch.Tensor, optimizer: str = "lbfgs"
             if clamp is not None:
                 with torch.no_grad():
                     image.clamp_(*clamp)
+            if scheduler is not None:
+                scheduler.step()
             _record(result.history, {k: v.detach() for k, v in state["terms"].items()}, state["total"])
             result.steps = step
             result.times.append(time.perf_counter() - start)

@@ -127,8 +127,8 @@ def style_transfer(content: torch.Tensor, style, *, backbone: Backbone | str | N
                    optimizer: str = "lbfgs", lr: float | None = None, steps: int = 200, seed: int | None = 0,
                    size: int | None = 256, style_scale: float = 1.0, style_blend=None, original_colors=None,
                    multiscale=None, dream_weight: float = 0.0, dream_layers=None, snapshots=(),
-                   pooling: str = "max", precision: str = "float32", progress: bool = True,
-                   callback=None, should_stop=None) -> Result:
+                   pooling: str = "max", precision: str = "float32", channels_last: bool = False,
+                   progress: bool = True, callback=None, should_stop=None) -> Result:
     """Paint `content` (1, 3, H, W) in [0, 1] in the style of `style` (one image or a list).
 
     Args:
@@ -143,7 +143,10 @@ def style_transfer(content: torch.Tensor, style, *, backbone: Backbone | str | N
         multiscale: increasing sizes, e.g. [128, 256, 512]: each stage starts from the upsampled
             result of the last (steps per stage); overrides `size`.
         dream_weight, dream_layers: also maximize mean h² at dream_layers (style + DeepDream).
-        snapshots: steps at which to keep the image. precision: "float32", "bfloat16" or "auto".
+        snapshots: steps at which to keep the image.
+        precision: "float32"; "bfloat16" runs the network under bfloat16 autocast (Gram matrices and
+            losses stay float32); "auto" picks bfloat16 where the CPU/GPU computes it natively.
+        channels_last: run the convolutions in NHWC memory layout (faster with oneDNN and on GPUs).
     Returns a Result; result.config holds every option and the seed.
     """
     if original_colors not in ORIGINAL_COLORS:
@@ -166,9 +169,39 @@ def style_transfer(content: torch.Tensor, style, *, backbone: Backbone | str | N
     content = content.to(device).float()
     sizes = list(multiscale) if multiscale else [size]
     full_content = content
-    result, x = None, None
     start = time.perf_counter()
-    for stage, s in enumerate(sizes):
+    layout = _channels_last(backbone) if channels_last else contextlib.nullcontext()
+    with layout:
+        result = _run_stages(backbone, full_content, style, sizes, style_scale, original_colors, blend,
+                             content_layers, style_layers, pooling, init, seed, content_weight, style_weight,
+                             tv_weight, layer_weights, dream_weight, dream_layers, precision, optimizer, steps,
+                             lr, snapshots, progress, callback, should_stop, channels_last)
+    if original_colors == "luminance":
+        result.image = luminance_transfer(result.image, resize(full_content, tuple(result.image.shape[-2:])))
+    result.seconds = time.perf_counter() - start
+    result.config.update(config)
+    result.config.update(content_layers=content_layers, style_layers=style_layers, style_blend=blend,
+                         backbone=backbone.name, sizes=sizes)
+    return result
+
+
+@contextlib.contextmanager
+def _channels_last(backbone: Backbone):
+    """Temporarily store the backbone's weights in NHWC layout."""
+    backbone.to(memory_format=torch.channels_last)
+    try:
+        yield
+    finally:
+        backbone.to(memory_format=torch.contiguous_format)
+
+
+def _run_stages(backbone, full_content, style, sizes, style_scale, original_colors, blend, content_layers,
+                style_layers, pooling, init, seed, content_weight, style_weight, tv_weight, layer_weights,
+                dream_weight, dream_layers, precision, optimizer, steps, lr, snapshots, progress, callback,
+                should_stop, channels_last) -> Result:
+    """The coarse-to-fine stages of `style_transfer` (a single stage without multiscale)."""
+    result, x = None, None
+    for s in sizes:
         c = resize(full_content, s) if s else full_content
         styles = _prepare_styles(style, c, style_scale, original_colors)
         if original_colors == "luminance":
@@ -185,20 +218,17 @@ def style_transfer(content: torch.Tensor, style, *, backbone: Backbone | str | N
                 _luminance_image(resize(x, tuple(c_in.shape[-2:])))
         loss_fn = style_loss_fn(backbone, targets, content_weight, style_weight, tv_weight, layer_weights,
                                 dream_weight, dream_layers, pooling, precision)
+        if channels_last:
+            x0 = x0.contiguous(memory_format=torch.channels_last)
         r = optimize_image(loss_fn, x0, optimizer=optimizer, steps=steps,
                            lr=STYLE_LR.get(optimizer) if lr is None else lr, snapshots=snapshots,
                            progress=progress, callback=callback, should_stop=should_stop,
                            desc=f"style {s or ''}px" if len(sizes) > 1 else "style transfer")
         result = r if result is None else _concat(result, r)
-        x = r.image
+        x = r.image.contiguous()
+        result.image = x
         if r.stopped:
             break
-    if original_colors == "luminance":
-        result.image = luminance_transfer(result.image, resize(full_content, tuple(result.image.shape[-2:])))
-    result.seconds = time.perf_counter() - start
-    result.config.update(config)
-    result.config.update(content_layers=content_layers, style_layers=style_layers, style_blend=blend,
-                         backbone=backbone.name, sizes=sizes)
     return result
 
 

@@ -20,7 +20,8 @@ def show_images(images: Sequence[torch.Tensor] | dict, titles: Sequence[str] | N
                 size: float = 3.0, suptitle: str | None = None, credits: str | None = None):
     """A grid of images (each (1, 3, H, W) in [0, 1]) with titles; a dict maps titles to images.
 
-    `credits` is printed under the grid. Returns the figure.
+    `credits` is printed under the grid. Shows the figure and returns nothing, so that a notebook cell
+    ending with this call does not draw it twice.
     """
     if isinstance(images, dict):
         titles, images = list(images), list(images.values())
@@ -44,7 +45,6 @@ def show_images(images: Sequence[torch.Tensor] | dict, titles: Sequence[str] | N
         fig.text(0.01, 0.0, credits, fontsize=7, va="top", ha="left", color="0.3")
     fig.tight_layout()
     plt.show()
-    return fig
 
 
 def plot_losses(histories: dict, x: str = "step", logy: bool = True, ax=None, title: str | None = None,
@@ -117,7 +117,7 @@ class LivePlot:
     def update(self, step: int, image: torch.Tensor, terms: dict) -> None:
         for k, v in terms.items():
             if ":" not in k:
-                self.history.setdefault(k, []).append(abs(float(v)))
+                self.history.setdefault(k, []).append(abs(float(v.detach())))
         if step % self.every == 0:
             self.ax.clear()
             plot_losses(self.history, ax=self.ax, title=self.title)

@@ -32,7 +32,7 @@ def dream_view(image, backbone=None, *, layer: str, steps: int = 10, octaves: in
                      seed=seed, progress=False, callback=callback, should_stop=should_stop)
 
 
-def inversion_view(image, backbone=None, *, layer: str, steps: int = 150, tv_weight: float = 2.0,
+def inversion_view(image, backbone=None, *, layer: str, steps: int = 150, tv_weight: float = 10.0,
                    callback=None, should_stop=None) -> torch.Tensor:
     """Reconstruction of `image` from its features at `layer`."""
     from .inversion import invert_features
@@ -60,6 +60,15 @@ def style_view(content, style, backbone=None, *, style_weight: float = 1e3, cont
                           content_weight=content_weight, tv_weight=tv_weight, steps=steps, size=size,
                           content_layers=[content_layer] if content_layer else None, progress=False,
                           callback=callback, should_stop=should_stop).image
+
+
+def style_blend_view(content, style_a, style_b, backbone=None, *, mix: float = 0.5, steps: int = 60,
+                     size: int = 160, callback=None, should_stop=None) -> torch.Tensor:
+    """Gatys style transfer toward the blend (1 − mix)·Gram(style_a) + mix·Gram(style_b)."""
+    from .style import style_transfer
+    return style_transfer(content, [style_a, style_b], backbone=backbone, style_blend=[1.0 - mix, mix],
+                          steps=steps, size=size, progress=False, callback=callback,
+                          should_stop=should_stop).image
 
 
 def blend_view(net, image, *, a: int = 0, b: int = 1, mix: float = 0.5) -> torch.Tensor:
@@ -230,7 +239,7 @@ def inversion_explorer(image, backbone=None, layers=None, steps: int = 100):
     layers = list(layers or bb.defaults.inversion_layers)
     controls = {"layer": _layer_dropdown(layers, layers[len(layers) // 2]),
                 "steps": w.IntSlider(value=steps, min=10, max=500, step=10, description="steps", **_SLIDER),
-                "tv_weight": w.FloatLogSlider(value=2.0, base=10, min=-2, max=2, description="TV weight λ",
+                "tv_weight": w.FloatLogSlider(value=10.0, base=10, min=-1, max=3, description="TV weight λ",
                                               **_SLIDER)}
     return Explorer(inversion_view, controls, "Feature inversion", fixed=dict(image=image, backbone=bb))
 
@@ -263,6 +272,18 @@ def style_explorer(content, style, backbone=None, steps: int = 40, size: int = 1
                                               **_SLIDER)}
     return Explorer(style_view, controls, "Neural style transfer",
                     fixed=dict(content=content, style=style, backbone=bb, size=size))
+
+
+def style_blend_explorer(content, style_a, style_b, backbone=None, steps: int = 60, size: int = 160):
+    """A 0..1 slider between two styles for optimization-based style transfer."""
+    import ipywidgets as w
+    from .models import load_backbone
+    bb = load_backbone(backbone)
+    controls = {"mix": w.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="style A → B",
+                                     **_SLIDER),
+                "steps": w.IntSlider(value=steps, min=10, max=300, step=10, description="iterations", **_SLIDER)}
+    return Explorer(style_blend_view, controls, "Blending two styles",
+                    fixed=dict(content=content, style_a=style_a, style_b=style_b, backbone=bb, size=size))
 
 
 def blend_explorer(net, image, size: int = 256):

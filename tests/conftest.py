@@ -8,7 +8,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED_IMAGES = ROOT.parent / "shared" / "data" / "images"
 if "LECTUREKIT_DATA" not in os.environ and SHARED_IMAGES.exists():
     os.environ["LECTUREKIT_DATA"] = str(SHARED_IMAGES)
-os.environ.setdefault("MPLBACKEND", "Agg")
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")  # in this process only: notebook kernels keep their inline backend
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
 

@@ -157,7 +157,7 @@ def train_fast_style(styles: list[torch.Tensor], content=None, backbone: Backbon
         history["seconds"].append(time.perf_counter() - t0)
         if bar is not None:
             bar.update(1)
-            bar.set_postfix(loss=f"{float(total):.3g}", refresh=False)
+            bar.set_postfix(loss=f"{history['total'][-1]:.3g}", refresh=False)
         if callback is not None:
             callback(step, history)
         if rank == 0 and checkpoint_path and checkpoint_every and step % checkpoint_every == 0:

@@ -1,0 +1,143 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from lecturekit.fast import (CheckpointError, ConditionalInstanceNorm2d, TransformerNet, list_styles,
+                             load_fast_style, save_fast_style, stylize, train_fast_style)
+from lecturekit.fast.stylize import load_checkpoint_file, net_from_checkpoint
+
+
+@pytest.mark.parametrize("norm, n", [("instance", 1), ("batch", 1), ("conditional", 3)])
+def test_shapes(norm, n):
+    net = TransformerNet(norm=norm, n_styles=n, width=8)
+    assert net(torch.rand(2, 3, 32, 48)).shape == (2, 3, 32, 48)
+    out = stylize(net, torch.rand(1, 3, 30, 45))  # not a multiple of 4: padded and cropped back
+    assert out.shape == (1, 3, 30, 45) and out.min() >= 0 and out.max() <= 1
+
+
+def test_instance_norm_normalizes_each_image_batch_norm_does_not():
+    x = torch.randn(4, 6, 16, 16) * torch.arange(1, 5).view(4, 1, 1, 1) + torch.arange(4).view(4, 1, 1, 1)
+    y = torch.nn.InstanceNorm2d(6)(x)
+    assert torch.allclose(y.mean((2, 3)), torch.zeros(4, 6), atol=1e-5)
+    assert torch.allclose(y.var((2, 3), unbiased=False), torch.ones(4, 6), atol=1e-3)
+    b = torch.nn.BatchNorm2d(6).train()(x)
+    per_image_means = b.mean((2, 3))
+    assert per_image_means.abs().max() > 0.5               # images keep their own offsets
+    assert torch.allclose(b.mean((0, 2, 3)), torch.zeros(6), atol=1e-5)
+
+
+def test_conditional_in_with_one_hot_uses_that_styles_gamma_beta():
+    cin = ConditionalInstanceNorm2d(5, 3)
+    with torch.no_grad():
+        cin.gamma.copy_(torch.randn(3, 5))
+        cin.beta.copy_(torch.randn(3, 5))
+    x = torch.randn(2, 5, 8, 8)
+    w = torch.tensor([[0.0, 1.0, 0.0]] * 2)
+    normed = torch.nn.functional.instance_norm(x)
+    expected = normed * cin.gamma[1].view(1, 5, 1, 1) + cin.beta[1].view(1, 5, 1, 1)
+    assert torch.allclose(cin(x, w), expected, atol=1e-5)
+    half = torch.tensor([[0.5, 0.5, 0.0]] * 2)
+    g = 0.5 * (cin.gamma[0] + cin.gamma[1])
+    b = 0.5 * (cin.beta[0] + cin.beta[1])
+    assert torch.allclose(cin(x, half), normed * g.view(1, 5, 1, 1) + b.view(1, 5, 1, 1), atol=1e-5)
+
+
+def test_blend_weights_are_validated():
+    net = TransformerNet(norm="conditional", n_styles=3, width=8)
+    x = torch.rand(1, 3, 16, 16)
+    stylize(net, x, {0: 0.25, 2: 0.75})
+    with pytest.raises(ValueError, match="sum to 1"):
+        stylize(net, x, {0: 0.5, 1: 0.6})
+    with pytest.raises(ValueError, match=">= 0"):
+        stylize(net, x, {0: 1.5, 1: -0.5})
+    with pytest.raises(ValueError, match="styles 0..2"):
+        stylize(net, x, 3)
+    with pytest.raises(ValueError, match="conditional"):
+        TransformerNet(norm="instance", n_styles=2)
+
+
+def test_five_training_steps_lower_the_loss(lite0_random):
+    torch.manual_seed(0)
+    content = [torch.rand(1, 3, 40, 40) for _ in range(2)]
+    style = [torch.rand(1, 3, 32, 32)]
+    net, hist = train_fast_style(style, content, backbone=lite0_random, steps=5, batch_size=2, size=32,
+                                 width=8, lr=5e-3, progress=False)
+    assert len(hist["total"]) == 5
+    assert hist["total"][-1] < hist["total"][0]
+
+
+def test_training_resumes_from_a_checkpoint(lite0_random, tmp_path):
+    content = [torch.rand(1, 3, 40, 40)]
+    style = [torch.rand(1, 3, 32, 32)]
+    ckpt = tmp_path / "run.ckpt"
+    train_fast_style(style, content, backbone=lite0_random, steps=3, batch_size=1, size=32, width=8,
+                     checkpoint_path=ckpt, checkpoint_every=1, progress=False)
+    net, hist = train_fast_style(style, content, backbone=lite0_random, steps=5, batch_size=1, size=32, width=8,
+                                 checkpoint_path=ckpt, progress=False)
+    assert len(hist["total"]) == 5  # 3 from the first run + 2 new
+    assert torch.load(ckpt, weights_only=True)["step"] == 5
+
+
+def test_corrupt_or_foreign_checkpoints_give_clear_errors(tmp_path):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"\x00not a checkpoint")
+    with pytest.raises(CheckpointError, match="bad.pt"):
+        load_fast_style(str(bad))
+    net = TransformerNet(width=8)
+    path = save_fast_style(net, tmp_path / "w8.pt", ["x"])
+    ckpt = load_checkpoint_file(path)
+    ckpt["config"]["width"] = 16
+    with pytest.raises(CheckpointError, match="another architecture"):
+        net_from_checkpoint(ckpt, path)
+    torch.save({"weights": 1}, tmp_path / "other.pt")
+    with pytest.raises(CheckpointError, match="not a lecturekit"):
+        load_fast_style(str(tmp_path / "other.pt"))
+    with pytest.raises(FileNotFoundError, match="Known"):
+        load_fast_style("no_such_style")
+
+
+def test_save_and_load_roundtrip(tmp_path):
+    net = TransformerNet(norm="conditional", n_styles=2, width=8)
+    path = save_fast_style(net, tmp_path / "two.pt", ["a", "b"], steps=7)
+    loaded = load_fast_style(str(path))
+    assert loaded.styles == ["a", "b"] and loaded.training_config["steps"] == 7
+    x = torch.rand(1, 3, 16, 16)
+    assert torch.allclose(stylize(net, x, 1), stylize(loaded, x, 1), atol=5e-3)
+
+
+def test_shipped_nets():
+    names = list_styles()
+    assert len(names) >= 4
+    nets = [load_fast_style(n) for n in names]
+    singles = [n for n in nets if n.norm_kind == "instance"]
+    multi = [n for n in nets if n.norm_kind == "conditional"]
+    assert len(singles) >= 3 and multi and max(n.n_styles for n in multi) >= 4
+    for n in names:
+        path = Path(__file__).resolve().parent.parent / "data" / "fast_styles" / f"{n}.pt"
+        if load_fast_style(n).norm_kind == "instance":
+            assert path.stat().st_size <= 4 * 1024 * 1024
+    out = stylize(multi[0], torch.rand(1, 3, 64, 64), {0: 0.5, 1: 0.5})
+    assert out.shape == (1, 3, 64, 64)
+
+
+@pytest.mark.slow
+def test_distributed_training_with_two_cpu_processes(tmp_path):
+    style = tmp_path / "style.png"
+    from lecturekit.images import save_image
+    save_image(torch.rand(1, 3, 48, 48), style)
+    content = tmp_path / "content"
+    content.mkdir()
+    for i in range(3):
+        save_image(torch.rand(1, 3, 48, 48), content / f"{i}.png")
+    out = tmp_path / "ddp.pt"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29517",
+           "-m", "lecturekit.fast.train", "--style", str(style), "--content", str(content), "--out", str(out),
+           "--steps", "3", "--batch-size", "1", "--size", "32", "--width", "8", "--backbone", "efficientnet_lite0"]
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert out.exists() and load_fast_style(str(out)).width == 8
