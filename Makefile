@@ -14,7 +14,7 @@ endif
 
 NBVAL_FLAGS := --nbval-lax --nbval-current-env --nbval-sanitize-with .ci/nbval_sanitize.cfg --nbval-cell-timeout=900
 
-.PHONY: setup lab test unit notebooks browser bench present clean-notebooks check-notebooks
+.PHONY: setup lab test unit notebooks browser browser-deps bench present clean-notebooks check-notebooks execute-notebooks
 
 setup: $(STAMP)
 
@@ -25,10 +25,19 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 lab: setup
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
-test: setup check-notebooks
+test: setup check-notebooks browser-deps
 	$(BIN)/python -m pytest -q tests notebooks $(NBVAL_FLAGS)
+
+# Debian's Chromium for the browser test (playwright comes from PyPI with the test extras).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium for the browser test"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "could not install chromium: the browser test will be skipped"; \
+	  else echo "chromium is not installed and cannot be installed here: the browser test will be skipped"; fi; }
 
 unit: setup
 	$(BIN)/python -m pytest -q tests -m "not browser"
@@ -36,7 +45,7 @@ unit: setup
 notebooks: setup
 	$(BIN)/python -m pytest -q notebooks $(NBVAL_FLAGS)
 
-browser: setup
+browser: setup browser-deps
 	$(BIN)/python -m pytest -q tests -m browser
 
 bench: setup

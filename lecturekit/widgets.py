@@ -106,7 +106,7 @@ class Explorer:
         self.last_partial: torch.Tensor | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.image = w.Image(format="png", layout=w.Layout(max_width=f"{preview_size * 2}px"))
+        self.image = w.Image(format="png", width=preview_size)
         self.progress = w.IntProgress(value=0, min=0, max=1, description="progress")
         self.status = w.Label("")
         self.run_button = w.Button(description="Run", button_style="primary", icon="play")
@@ -115,9 +115,8 @@ class Explorer:
         self.stop_button.on_click(lambda _: self.stop())
         buttons = [] if live else [w.HBox([self.run_button, self.stop_button, self.progress])]
         header = [w.HTML(f"<b>{title}</b>")] if title else []
-        self.widget = w.VBox(header + [w.HBox(list(controls.values()))] if len(controls) <= 3 else
-                             header + [w.VBox(list(controls.values()))])
-        self.widget.children = tuple(self.widget.children) + tuple(buttons) + (self.image, self.status)
+        row = (w.HBox if len(controls) <= 3 else w.VBox)(list(controls.values()))
+        self.widget = w.VBox(header + [row] + buttons + [self.image, self.status])
         if live:
             for c in controls.values():
                 c.observe(lambda _: self.run_sync(), names="value")
@@ -130,8 +129,15 @@ class Explorer:
     def _key(self, params: dict) -> tuple:
         return tuple(sorted((k, round(v, 8) if isinstance(v, float) else v) for k, v in params.items()))
 
+    def _preview(self, img: torch.Tensor) -> bytes:
+        """PNG bytes, downscaled to preview_size if larger (the browser scales small ones up smoothly)."""
+        img = img.detach().cpu()
+        if max(img.shape[-2:]) > self.preview_size:
+            img = resize(img, self.preview_size)
+        return image_bytes(img)
+
     def _show(self, img: torch.Tensor) -> None:
-        self.image.value = image_bytes(resize(img.detach().cpu(), self.preview_size))
+        self.image.value = self._preview(img)
 
     # -- running
     def run_sync(self, **overrides) -> torch.Tensor:
@@ -204,7 +210,7 @@ class Explorer:
         bundle = self.widget._repr_mimebundle_(include=include, exclude=exclude) or {}
         data = bundle[0] if isinstance(bundle, tuple) else bundle
         data = dict(data)
-        data["image/png"] = image_bytes(resize(self.result.detach().cpu(), self.preview_size))
+        data["image/png"] = self._preview(self.result)
         data["text/plain"] = f"<{type(self).__name__}: {self.status.value}>"
         return data
 

@@ -90,13 +90,17 @@ def test_compute_functions_directly(lite0, small_image, tubingen, starry):
     assert stopped.shape[-1] == 48
 
 
-def test_blend_explorer_is_live_and_fast():
+def test_blend_explorer_is_live():
     from lecturekit.fast import TransformerNet
     net = TransformerNet(norm="conditional", n_styles=3, width=16)
+    with torch.no_grad():
+        for name, p in net.named_parameters():
+            if "gamma" in name:
+                p[1] = 2.0  # style 1 differs from style 0
     net.styles = ["a", "b", "c"]
     ex = blend_explorer(net, torch.rand(1, 3, 256, 256), size=256)
-    before = ex.compute_count
-    t0 = time.perf_counter()
-    ex.controls["mix"].value = 0.8
-    assert ex.compute_count == before + 1
-    assert time.perf_counter() - t0 < 2.0  # the README reports the measured figure; this only guards hangs
+    before, image = ex.compute_count, ex.image.value
+    ex.controls["mix"].value = 0.8          # live: recomputed at once, no Run button (speed: see bench/)
+    assert ex.compute_count == before + 1 and ex.image.value != image
+    ex.controls["mix"].value = 0.5          # back to the default: from the cache
+    assert ex.compute_count == before + 1 and ex.status.value == "from cache"

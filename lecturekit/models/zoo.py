@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from .backbone import Backbone, BackboneDefaults
-from .efficientnet_lite import LITE0_STAGES, EfficientNetLite0, Stem
+from .efficientnet_lite import LITE0_STAGES, EfficientNetLite0, Stem, fold_batchnorm
 
 EMBEDDED = "efficientnet_lite0"
 LITE0_FILE = "efficientnet-lite0-57934424.pth"
@@ -179,10 +179,12 @@ def _lite0_map_keys(state_dict: dict, model: nn.Module) -> dict:
     return {k: state_dict[k] for k in model.state_dict()}
 
 
-def _build_lite0(state_dict: dict | None) -> Backbone:
+def _build_lite0(state_dict: dict | None, fold_bn: bool = True) -> Backbone:
     net = EfficientNetLite0()
     if state_dict is not None:
         net.load_state_dict(_lite0_map_keys(state_dict, net))
+    if fold_bn:  # the backbone is frozen, so batch norm can be folded into the convolutions
+        fold_batchnorm(net.eval())
     stages: list[tuple[str, nn.Module]] = [("stem", Stem(net._conv_stem, net._bn0))]
     aliases, count = {}, {}
     for block, stage in zip(net._blocks, net.stage_of_block):
