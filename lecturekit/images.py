@@ -82,7 +82,7 @@ def _pil_to_tensor(img: Image.Image, name: str = "image") -> torch.Tensor:
         img = Image.alpha_composite(background, img)
     img = img.convert("RGB")
     arr = np.array(img, dtype=np.uint8)
-    return torch.from_numpy(arr).permute(2, 0, 1)[None].float().div_(255.0)
+    return torch.from_numpy(arr).permute(2, 0, 1)[None].float().div_(255.0).contiguous()
 
 
 def _array_to_tensor(arr: np.ndarray) -> torch.Tensor:

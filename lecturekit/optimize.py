@@ -121,7 +121,7 @@ def optimize_image(loss_fn: LossFn, init: torch.Tensor, optimizer: str = "lbfgs"
     Returns a Result. KeyboardInterrupt returns the best image so far; a NaN/inf loss stops the run with
     a warning and keeps the last image whose loss was finite.
     """
-    image = init.detach().clone().requires_grad_(True)  # clone keeps a channels_last layout
+    image = init.detach().clone(memory_format=torch.contiguous_format).requires_grad_(True)  # L-BFGS needs it dense
     opt = make_optimizer(optimizer, [image], lr)
     if schedule not in (None, "cosine"):
         raise ValueError(f"schedule must be None or 'cosine', not {schedule!r}")

@@ -153,7 +153,7 @@ def style_transfer(content: torch.Tensor, style, *, backbone: Backbone | str | N
         dream_weight, dream_layers: also maximize mean h² at dream_layers (style + DeepDream).
         snapshots: steps at which to keep the image.
         precision: "float32"; "bfloat16" runs the network under bfloat16 autocast (Gram matrices and
-            losses stay float32); "auto" picks bfloat16 where the CPU/GPU computes it natively.
+            losses stay float32); "auto" picks bfloat16 where it is faster (CUDA; a CPU with AMX).
         channels_last: run the convolutions in NHWC memory layout (faster with oneDNN and on GPUs).
     Returns a Result; result.config holds every option and the seed.
     """
@@ -178,12 +178,21 @@ def style_transfer(content: torch.Tensor, style, *, backbone: Backbone | str | N
     sizes = list(multiscale) if multiscale else [size]
     full_content = content
     start = time.perf_counter()
-    layout = _channels_last(backbone) if channels_last else contextlib.nullcontext()
-    with layout:
-        result = _run_stages(backbone, full_content, style, sizes, style_scale, original_colors, blend,
-                             content_layers, style_layers, pooling, init, seed, content_weight, style_weight,
-                             tv_weight, layer_weights, dream_weight, dream_layers, precision, optimizer, steps,
-                             lr, snapshots, progress, callback, should_stop, channels_last)
+    stage_args = (style, style_scale, original_colors, blend, content_layers, style_layers, pooling, init, seed,
+                  (content_weight, style_weight, tv_weight, dream_weight), layer_weights, dream_layers, precision,
+                  channels_last)
+    run_args = dict(optimizer=optimizer, steps=steps, lr=STYLE_LR.get(optimizer) if lr is None else lr,
+                    snapshots=snapshots, progress=progress, callback=callback, should_stop=should_stop)
+    result, x = None, None
+    with _channels_last(backbone) if channels_last else contextlib.nullcontext():
+        for s in sizes:
+            loss_fn, x0 = _stage(backbone, full_content, s, x, *stage_args)
+            r = optimize_image(loss_fn, x0, **run_args,
+                               desc=f"style {s or ''}px" if len(sizes) > 1 else "style transfer")
+            result = r if result is None else _concat(result, r)
+            x = result.image = r.image.contiguous()
+            if r.stopped:
+                break
     if original_colors == "luminance":
         result.image = luminance_transfer(result.image, resize(full_content, tuple(result.image.shape[-2:])))
     result.seconds = time.perf_counter() - start
@@ -203,39 +212,25 @@ def _channels_last(backbone: Backbone):
         backbone.to(memory_format=torch.contiguous_format)
 
 
-def _run_stages(backbone, full_content, style, sizes, style_scale, original_colors, blend, content_layers,
-                style_layers, pooling, init, seed, content_weight, style_weight, tv_weight, layer_weights,
-                dream_weight, dream_layers, precision, optimizer, steps, lr, snapshots, progress, callback,
-                should_stop, channels_last) -> Result:
-    """The coarse-to-fine stages of `style_transfer` (a single stage without multiscale)."""
-    result, x = None, None
-    for s in sizes:
-        c = resize(full_content, s) if s else full_content
-        styles = _prepare_styles(style, c, style_scale, original_colors)
-        if original_colors == "luminance":
-            styles = [_luminance_image(st) for st in styles]
-            styles = [match_luminance_stats(st, _luminance_image(c)).clamp(0, 1) for st in styles]
-            c_in = _luminance_image(c)
-        else:
-            c_in = c
-        targets = StyleTargets(backbone, c_in, styles, blend, content_layers, style_layers, pooling)
-        if x is None:
-            x0 = _initial(init, c_in, styles[0], seed)
-        else:
-            x0 = resize(x, tuple(c_in.shape[-2:])) if original_colors != "luminance" else \
-                _luminance_image(resize(x, tuple(c_in.shape[-2:])))
-        loss_fn = style_loss_fn(backbone, targets, content_weight, style_weight, tv_weight, layer_weights,
-                                dream_weight, dream_layers, pooling, precision, channels_last)
-        r = optimize_image(loss_fn, x0, optimizer=optimizer, steps=steps,
-                           lr=STYLE_LR.get(optimizer) if lr is None else lr, snapshots=snapshots,
-                           progress=progress, callback=callback, should_stop=should_stop,
-                           desc=f"style {s or ''}px" if len(sizes) > 1 else "style transfer")
-        result = r if result is None else _concat(result, r)
-        x = r.image.contiguous()
-        result.image = x
-        if r.stopped:
-            break
-    return result
+def _stage(backbone, full_content, size, previous, style, style_scale, original_colors, blend, content_layers,
+           style_layers, pooling, init, seed, weights, layer_weights, dream_layers, precision, channels_last):
+    """Targets, loss function and starting image of one (multi-scale) stage at `size`."""
+    c = resize(full_content, size) if size else full_content
+    styles = _prepare_styles(style, c, style_scale, original_colors)
+    c_in = c
+    if original_colors == "luminance":
+        c_in = _luminance_image(c)
+        styles = [match_luminance_stats(_luminance_image(st), c_in).clamp(0, 1) for st in styles]
+    targets = StyleTargets(backbone, c_in, styles, blend, content_layers, style_layers, pooling)
+    if previous is None:
+        x0 = _initial(init, c_in, styles[0], seed)
+    else:
+        x0 = resize(previous, tuple(c_in.shape[-2:]))
+        x0 = _luminance_image(x0) if original_colors == "luminance" else x0
+    cw, sw, tw, dw = weights
+    loss_fn = style_loss_fn(backbone, targets, cw, sw, tw, layer_weights, dw, dream_layers, pooling, precision,
+                            channels_last)
+    return loss_fn, x0
 
 
 def _initial(init, content: torch.Tensor, style: torch.Tensor, seed) -> torch.Tensor:

@@ -83,3 +83,10 @@ def test_callback_sees_every_step():
     optimize_image(lambda x: {"l": x.sum()}, torch.ones(1, 3, 2, 2), optimizer="sgd", steps=4,
                    callback=lambda s, img, terms: seen.append(s), progress=False)
     assert seen == [1, 2, 3, 4]
+
+
+def test_non_contiguous_start_image_works_with_lbfgs():
+    init = torch.rand(1, 8, 8, 3).permute(0, 3, 1, 2)  # a channels-last view, as numpy images give
+    assert not init.is_contiguous()
+    r = optimize_image(lambda x: {"l": (x - 0.5).pow(2).sum()}, init, optimizer="lbfgs", steps=3, progress=False)
+    assert r.history["total"][-1] < r.history["total"][0]

@@ -105,3 +105,19 @@ def test_command_line_rejects_bad_arguments(tmp_path, args, message):
     p = subprocess.run([sys.executable, "-m", "lecturekit", *args], capture_output=True, text=True, cwd=tmp_path)
     assert p.returncode == 2 and message in p.stderr
     assert "Traceback" not in p.stderr
+
+
+def test_dream_command_line(tmp_path):
+    out = tmp_path / "dream.png"
+    p = subprocess.run([sys.executable, "-m", "lecturekit", "dream", "tubingen", "-o", str(out), "--size", "64",
+                        "--steps", "2", "--octaves", "2", "--backbone", "efficientnet_lite0"],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert lk.load_image(out).shape == (1, 3, 48, 64)
+
+
+def test_channels_last_gives_the_same_result(lite0, tubingen, starry):
+    a = lk.style_transfer(tubingen, starry, backbone=lite0, size=48, steps=3, progress=False)
+    b = lk.style_transfer(tubingen, starry, backbone=lite0, size=48, steps=3, channels_last=True, progress=False)
+    assert torch.allclose(a.image, b.image, atol=1e-3)
+    assert lite0.stages[1]._project_conv.weight.is_contiguous()  # the layout is restored afterwards

@@ -104,3 +104,16 @@ def test_blend_explorer_is_live():
     assert ex.compute_count == before + 1 and ex.image.value != image
     ex.controls["mix"].value = 0.5          # back to the default: from the cache
     assert ex.compute_count == before + 1 and ex.status.value == "from cache"
+
+
+def test_every_explorer_renders_headless(lite0, tubingen, starry):
+    from lecturekit import widgets
+    small = tubingen[..., :48, :64]
+    for ex in [widgets.dream_explorer(small, lite0, steps=1, octaves=1),
+               widgets.inversion_explorer(small, lite0, steps=10),
+               widgets.texture_explorer(small[..., :48, :48], lite0, steps=10, depth=2),
+               widgets.style_explorer(small, starry, lite0, steps=10, size=48),
+               widgets.style_blend_explorer(small, starry, tubingen, lite0, steps=10, size=48)]:
+        bundle = ex._repr_mimebundle_()
+        assert bundle["image/png"][:4] == b"\x89PNG" and ex.error is None
+        assert ex.compute_count == 1

@@ -2,9 +2,11 @@
 
 Only the model lives here. Layout (width w, input 3xHxW):
   9x9 conv (w) -> 3x3 stride-2 conv (2w) -> 3x3 stride-2 conv (4w) -> 5 residual blocks (4w)
-  -> nearest-neighbour x2 + 3x3 conv (2w) -> nearest x2 + 3x3 conv (w) -> 9x9 conv (3).
+  -> nearest-neighbour x2 + 3x3 conv (2w) -> nearest x2 + 3x3 conv (w) -> 9x9 conv (3) -> sigmoid.
 Upsampling by nearest neighbour then convolution avoids the checkerboard artefacts of transposed
-convolutions (Odena et al. 2016). Reflection padding avoids dark borders.
+convolutions (Odena et al. 2016). Reflection padding avoids dark borders. The sigmoid keeps the output
+in [0, 1] (Johnson et al. bound theirs with a scaled tanh): with an unbounded output, a short training
+learns to paint saturated, out-of-range blobs that the loss network rewards.
 
 Normalization (`norm`):
   - "batch": BatchNorm, as in Johnson et al.;
@@ -87,7 +89,7 @@ class ResidualBlock(nn.Module):
 
 
 class TransformerNet(nn.Module):
-    """(N, 3, H, W) in [0, 1] -> stylized (N, 3, H, W); H and W should be multiples of 4.
+    """(N, 3, H, W) in [0, 1] -> stylized (N, 3, H, W) in (0, 1); H and W should be multiples of 4.
 
     Args:
         norm: "instance", "batch" or "conditional".
@@ -143,4 +145,4 @@ class TransformerNet(nn.Module):
             h = block(h, w)
         for layer in self.up:
             h = layer(h, w)
-        return self.out(h)
+        return torch.sigmoid(self.out(h))
