@@ -21,12 +21,12 @@ from lecturekit.fast.stylize import WEIGHTS_DIR
 
 COMMON = dict(size=128, batch_size=4, width=16, content_weight=1.0, style_weight=200.0, tv_weight=1.0,
               lr=2e-3, seed=0, backbone="efficientnet_lite0")
-NETS = {
-    "starry_night": dict(styles=["starry_night"], steps=1500),
-    "the_scream": dict(styles=["the_scream"], steps=1500, style_weight=100.0),
-    "great_wave": dict(styles=["great_wave"], steps=1500),
+NETS = {  # the single-style nets were trained before the saturation penalty existed and needed none
+    "starry_night": dict(styles=["starry_night"], steps=1500, saturation_weight=0.0),
+    "the_scream": dict(styles=["the_scream"], steps=1500, style_weight=100.0, saturation_weight=0.0),
+    "great_wave": dict(styles=["great_wave"], steps=1500, saturation_weight=0.0),
     "four_styles": dict(styles=["starry_night", "the_scream", "great_wave", "udnie"], steps=3000,
-                        style_weight=150.0),
+                        style_weight=150.0, saturation_weight=1.0),
 }
 
 

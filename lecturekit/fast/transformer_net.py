@@ -136,7 +136,8 @@ class TransformerNet(nn.Module):
             raise ValueError(f"Style weights must be >= 0 and sum to 1, got {w[0].tolist()}")
         return w
 
-    def forward(self, x: torch.Tensor, style=0) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, style=0, logits: bool = False) -> torch.Tensor:
+        """Stylized images; with logits=True the values before the sigmoid (for training penalties)."""
         w = self.style_weights(style, x.shape[0], x.device)
         h = x
         for layer in self.down:
@@ -145,4 +146,5 @@ class TransformerNet(nn.Module):
             h = block(h, w)
         for layer in self.up:
             h = layer(h, w)
-        return torch.sigmoid(self.out(h))
+        z = self.out(h)
+        return z if logits else torch.sigmoid(z)
