@@ -74,10 +74,7 @@ def style_blend_view(content, style_a, style_b, backbone=None, *, mix: float = 0
 def blend_view(net, image, *, a: int = 0, b: int = 1, mix: float = 0.5) -> torch.Tensor:
     """A conditional fast-style net painting `image` with (1 − mix)·style a + mix·style b."""
     from .fast import stylize
-    weights = {a: 1.0 - mix} if a == b else {a: 1.0 - mix, b: mix}
-    if a == b:
-        weights = {a: 1.0}
-    return stylize(net, image, weights)
+    return stylize(net, image, {a: 1.0} if a == b else {a: 1.0 - mix, b: mix})
 
 
 # --------------------------------------------------------------------------- the explorer

@@ -32,12 +32,16 @@ class CropDataset:
     """Random square crops (with random scale and horizontal flips) of a list of images."""
 
     def __init__(self, images: list[torch.Tensor], size: int, seed: int = 0):
-        self.images = [resize(im, max(size * 2, min(max(im.shape[-2:]), 512))) if min(im.shape[-2:]) >= size
-                       else resize(im, (max(size, im.shape[-2]), max(size, im.shape[-1]))) for im in images]
-        self.images = [im if min(im.shape[-2:]) >= size else
-                       resize(im, scale=size / min(im.shape[-2:]) + 1e-3) for im in self.images]
+        self.images = [self._fit(im, size) for im in images]
         self.size = size
         self.rng = random.Random(seed)
+
+    @staticmethod
+    def _fit(im: torch.Tensor, size: int) -> torch.Tensor:
+        """Cap the long side at max(512, 2·size) (never enlarging), then make the short side >= size."""
+        im = resize(im, min(max(im.shape[-2:]), max(512, 2 * size)))
+        short = min(im.shape[-2:])
+        return im if short >= size else resize(im, scale=size / short + 1e-3)
 
     def sample(self, batch: int) -> torch.Tensor:
         """(batch, 3, size, size) in [0, 1]."""
