@@ -12,7 +12,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process, in MB (Linux reports KB)."""
+    """Peak resident memory of this process in MB: VmHWM, which (unlike ru_maxrss) does not carry over
+    the parent's peak into a child started with fork and exec."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

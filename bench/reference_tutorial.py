@@ -82,7 +82,7 @@ def run(model, content_losses, style_losses, init, steps, style_weight=1e6, cont
         model(x)
         loss = style_weight * sum(s.loss for s in style_losses) + content_weight * sum(c.loss for c in content_losses)
         loss.backward()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
         return loss
 
     for _ in range(steps):

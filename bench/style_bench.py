@@ -28,7 +28,7 @@ STEPS, WARMUP = 10, 2
 def _inputs(size: int):
     import lecturekit as lk
     content = lk.resize(lk.data.load("tubingen"), size)
-    style = lk.resize(lk.data.load("starry_night"), size)
+    style = lk.resize(lk.data.load("starry_night"), tuple(content.shape[-2:]))  # the tutorial needs equal sizes
     return content, style
 
 

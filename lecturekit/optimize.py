@@ -142,7 +142,8 @@ def optimize_image(loss_fn: LossFn, init: torch.Tensor, optimizer: str = "lbfgs"
             image.grad = torch.zeros_like(image)
             return total
         (sign * total).backward()
-        state["terms"], state["total"] = terms, float(total.detach())
+        # keep detached values only, so the graph (all saved activations) is freed before the next step
+        state["terms"], state["total"] = {k: v.detach() for k, v in terms.items()}, float(total.detach())
         if sign * state["total"] < state["best"]:
             state["best"] = sign * state["total"]
             result.image = image.detach().clone()
@@ -167,7 +168,7 @@ def optimize_image(loss_fn: LossFn, init: torch.Tensor, optimizer: str = "lbfgs"
                     image.clamp_(*clamp)
             if scheduler is not None:
                 scheduler.step()
-            _record(result.history, {k: v.detach() for k, v in state["terms"].items()}, state["total"])
+            _record(result.history, state["terms"], state["total"])
             result.steps = step
             result.times.append(time.perf_counter() - start)
             if step in snapshot_steps:
