@@ -1,4 +1,5 @@
-"""Notebook housekeeping: execute (store outputs), clean (no execution counts or metadata noise), check.
+"""Notebook housekeeping: execute (store outputs), clean (normalized execution counts, no metadata
+noise), check.
 
     python tools/notebooks.py execute notebooks/01_deepdream.ipynb
     python tools/notebooks.py check notebooks/*.ipynb      # CI: fails if a notebook is not clean
@@ -16,17 +17,23 @@ KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "langua
 
 
 def cleaned(nb):
+    """Notebook metadata reduced to the kernel, cell metadata to tags, and execution counts renumbered
+    1, 2, 3, ... in cell order (what a clean top-to-bottom run gives; nbval needs counts on cells that
+    have outputs, so they are normalized rather than stripped). Cells without outputs get no count."""
     nb = nbformat.from_dict(nb)
     nb.metadata = nbformat.from_dict({"kernelspec": KERNELSPEC, "language_info": {"name": "python"}})
+    count = 0
     for cell in nb.cells:
         cell.metadata = nbformat.from_dict({k: v for k, v in cell.metadata.items() if k in KEEP_CELL_METADATA})
         cell.pop("id", None)
         if cell.cell_type == "code":
-            cell.execution_count = None
+            count += 1
+            cell.execution_count = count if cell.outputs else None
             for out in cell.outputs:
                 if "execution_count" in out:
-                    out.execution_count = None
-                out.pop("metadata", None) if out.get("output_type") == "stream" else None
+                    out.execution_count = count
+                if out.get("output_type") == "stream":
+                    out.pop("metadata", None)
     nb.nbformat, nb.nbformat_minor = 4, 4
     return nb
 
