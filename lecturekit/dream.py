@@ -185,3 +185,26 @@ def deepdream(image: torch.Tensor, backbone: Backbone | str | None = None, layer
         if result.stopped:
             return _resize((octave_base + detail).clamp(0, 1), tuple(base.shape[-2:])).cpu()
     return (octave_base + detail).clamp(0, 1).cpu()
+
+
+def zoom_into(x: torch.Tensor, zoom: float) -> torch.Tensor:
+    """Crop the centre 1/zoom of (1, 3, H, W) and scale it back to H × W (one frame of a zoom)."""
+    h, w = x.shape[-2:]
+    ch, cw = max(1, round(h / zoom)), max(1, round(w / zoom))
+    top, left = (h - ch) // 2, (w - cw) // 2
+    return _resize(x[..., top:top + ch, left:left + cw], (h, w))
+
+
+def zoom_dream(image: torch.Tensor, backbone: Backbone | str | None = None, frames: int = 8, zoom: float = 1.05,
+               seed: int = 0, **dream_options) -> list[torch.Tensor]:
+    """Zoom-feedback frames: dream, zoom into the centre a little, dream again, `frames` times.
+
+    Returns the list of frames, each (1, 3, H, W) in [0, 1]; `lk.images.save_gif` turns them into an
+    animation. `dream_options` go to `deepdream` (layers, steps, octaves, ...).
+    """
+    out, x = [], image
+    for i in range(frames):
+        x = deepdream(x, backbone, seed=seed + i, **dream_options)
+        out.append(x)
+        x = zoom_into(x, zoom)
+    return out

@@ -190,3 +190,12 @@ def image_bytes(x: torch.Tensor, fmt: str = "png") -> bytes:
     buf = io.BytesIO()
     to_pil(x).save(buf, format=fmt.upper())
     return buf.getvalue()
+
+
+def save_gif(frames: list[torch.Tensor], path: str | Path, milliseconds: int = 120, loop: int = 0) -> Path:
+    """Save frames (each (1, 3, H, W) in [0, 1]) as an animated GIF."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    images = [to_pil(f) for f in frames]
+    images[0].save(path, save_all=True, append_images=images[1:], duration=milliseconds, loop=loop)
+    return path

@@ -78,3 +78,14 @@ def test_bad_arguments(lite0, small_image):
         lk.deepdream(small_image, lite0, objective="guided")
     with pytest.raises(KeyError, match="stage3"):
         lk.deepdream(small_image, lite0, layers="inception4c")
+
+
+def test_zoom_dream_frames_and_gif(lite0, small_image, tmp_path):
+    from PIL import Image
+    from lecturekit.dream import zoom_dream, zoom_into
+    assert zoom_into(small_image, 1.0).shape == small_image.shape
+    frames = zoom_dream(small_image, lite0, frames=3, zoom=1.1, steps=1, octaves=1, progress=False)
+    assert len(frames) == 3 and all(f.shape == small_image.shape for f in frames)
+    path = lk.images.save_gif(frames, tmp_path / "zoom.gif")
+    with Image.open(path) as gif:
+        assert gif.n_frames == 3
