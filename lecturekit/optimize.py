@@ -153,11 +153,8 @@ def optimize_image(loss_fn: LossFn, init: torch.Tensor, optimizer: str = "lbfgs"
     start = time.perf_counter()
     try:
         for step in range(1, steps + 1):
-            before = image.detach().clone()
             opt.step(closure)
-            if state["bad"]:
-                with torch.no_grad():
-                    image.copy_(before)
+            if state["bad"]:  # result.image already holds the last image whose loss was finite
                 result.stopped = "nan"
                 result.message = (f"The loss became NaN or infinite at step {step}; stopped and kept the last "
                                   "image with a finite loss. Lower the learning rate or the loss weights.")

@@ -47,13 +47,21 @@ def show_images(images: Sequence[torch.Tensor] | dict, titles: Sequence[str] | N
     plt.show()
 
 
+def moving_average(values: Sequence[float], window: int) -> list[float]:
+    """Trailing mean over up to `window` values (noisy training curves)."""
+    return [sum(values[max(0, i - window + 1):i + 1]) / len(values[max(0, i - window + 1):i + 1])
+            for i in range(len(values))]
+
+
 def plot_losses(histories: dict, x: str = "step", logy: bool = True, ax=None, title: str | None = None,
-                times: dict | None = None):
-    """Loss curves: {label: list of values} or {label: Result}; x="seconds" uses each Result's times."""
+                times: dict | None = None, smooth: int = 1):
+    """Loss curves: {label: list of values} or {label: Result}; x="seconds" uses each Result's times;
+    smooth > 1 plots a trailing moving average over that many steps."""
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 3.2))
     for label, h in histories.items():
         values = h.history["total"] if hasattr(h, "history") else h
+        values = moving_average(values, smooth) if smooth > 1 else values
         if x == "seconds":
             xs = h.times if hasattr(h, "times") else times[label]
         else:

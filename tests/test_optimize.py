@@ -90,3 +90,8 @@ def test_non_contiguous_start_image_works_with_lbfgs():
     assert not init.is_contiguous()
     r = optimize_image(lambda x: {"l": (x - 0.5).pow(2).sum()}, init, optimizer="lbfgs", steps=3, progress=False)
     assert r.history["total"][-1] < r.history["total"][0]
+
+
+def test_moving_average():
+    from lecturekit.viz import moving_average
+    assert moving_average([1.0, 3.0, 5.0, 7.0], 2) == [1.0, 2.0, 4.0, 6.0]

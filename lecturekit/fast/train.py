@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from ..images import load_image, resize
 from ..losses import content_loss, gram_loss, gram_matrix, tv_loss
 from ..models import Backbone, load_backbone
+from ..utils import in_ci
 from .stylize import CheckpointError, load_checkpoint_file, net_from_checkpoint, save_fast_style
 from .transformer_net import TransformerNet
 
@@ -185,7 +186,7 @@ def train_fast_style(styles: list[torch.Tensor], content=None, backbone: Backbon
 
 
 def _bar(total, show):
-    if not show or os.environ.get("CI"):
+    if not show or in_ci():
         return None
     from tqdm.auto import tqdm
     return tqdm(total=total, desc="training", leave=False)
