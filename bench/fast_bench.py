@@ -40,7 +40,7 @@ def main() -> list[str]:
     for size in (256, 512, 1024):
         x = lk.resize(photo, size)
         one_pass = 1.0 / fps(net, x, torch.device("cpu"))
-        r = lk.style_transfer(x, starry, backbone=bb, size=None, steps=4, progress=False)
+        r = lk.style_transfer(x, starry, backbone=bb, size=None, steps=4, prior="plain", progress=False)
         per_step = (r.times[-1] - r.times[0]) / 3
         speed.append([f"{size} px", f"{one_pass:.3f}", f"{per_step * 100:.1f}", f"{per_step * 100 / one_pass:.0f}×"])
     return ["### Fast style networks, frames per second",

@@ -68,8 +68,10 @@ def build(stages: list[tuple[str, nn.Module]], mean, std, content, style, conten
     return model.eval().requires_grad_(False), content_losses, style_losses
 
 
-def run(model, content_losses, style_losses, init, steps, style_weight=1e6, content_weight=1.0):
-    """L-BFGS on the input, one evaluation per step; returns (image, per-step seconds, final loss)."""
+def run(model, content_losses, style_losses, init, steps, style_weight=1e6, content_weight=1.0, callback=None):
+    """L-BFGS on the input, one evaluation per step; returns (image, per-step seconds, final loss).
+
+    callback(step, image, seconds so far) after every step, outside the timed part."""
     import time
     x = init.clone().requires_grad_(True)
     opt = torch.optim.LBFGS([x], max_iter=1)
@@ -89,4 +91,6 @@ def run(model, content_losses, style_losses, init, steps, style_weight=1e6, cont
         t0 = time.perf_counter()
         opt.step(closure)
         times.append(time.perf_counter() - t0)
+        if callback is not None:
+            callback(len(times), x.detach().clamp(0, 1), sum(times))
     return x.detach().clamp(0, 1), times, losses

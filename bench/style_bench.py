@@ -51,7 +51,7 @@ def reference_step_time(bb, content, style) -> float:
 def lecturekit_step_time(bb, content, style, precision: str = "float32", channels_last: bool = False) -> float:
     import lecturekit as lk
     r = lk.style_transfer(content, style, backbone=bb, size=None, steps=STEPS + WARMUP, precision=precision,
-                          channels_last=channels_last, progress=False)
+                          channels_last=channels_last, prior="plain", progress=False)
     steps = [b - a for a, b in zip([0.0] + r.times[:-1], r.times)]
     return sum(steps[WARMUP:]) / STEPS
 
@@ -59,14 +59,17 @@ def lecturekit_step_time(bb, content, style, precision: str = "float32", channel
 def quality(bb, content, style, precision: str, channels_last: bool, steps: int = 60) -> tuple[float, float]:
     """Final loss (evaluated in float32) of the default run and of the run with the given settings."""
     import lecturekit as lk
-    from lecturekit.style import StyleTargets, style_loss_fn
+    from lecturekit.losses import ContentTargets, GramTargets
+    from lecturekit.prior import PLAIN
+    from lecturekit.style import StyleConfig, style_loss_fn
     d = bb.defaults
-    t = StyleTargets(bb, content, [style], [1.0], d.content_layers, d.style_layers, "max")
-    loss32 = style_loss_fn(bb, t, 1.0, 1e3, 0.0, {k: 1.0 for k in d.style_layers})
+    feats = lambda x, layers: bb.features(x, layers)  # noqa: E731
+    loss32 = style_loss_fn(feats, ContentTargets(feats, content, d.content_layers),
+                           GramTargets(feats, [style], d.style_layers), PLAIN, StyleConfig(dream_layers=()))
     out = []
     for prec, cl in (("float32", False), (precision, channels_last)):
         r = lk.style_transfer(content, style, backbone=bb, size=None, steps=steps, precision=prec,
-                              channels_last=cl, progress=False)
+                              channels_last=cl, prior="plain", progress=False)
         with torch.no_grad():
             terms = loss32(r.image)
         out.append(float(sum(v for k, v in terms.items() if ":" not in k)))
@@ -78,7 +81,7 @@ def child_memory(size: int) -> dict:
     bb = lk.load_backbone("efficientnet_lite0")
     content, style = _inputs(size)
     base = peak_rss_mb()
-    r = lk.style_transfer(content, style, backbone=bb, size=None, steps=3, progress=False)
+    r = lk.style_transfer(content, style, backbone=bb, size=None, steps=3, prior="plain", progress=False)
     return {"peak_mb": peak_rss_mb(), "base_mb": base, "step_s": r.times[-1] / 3}
 
 

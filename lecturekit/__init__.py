@@ -26,10 +26,12 @@ _EXPORTS = {
     "deepdream": "dream",
     "invert_features": "inversion",
     "efros_leung": "texture", "synthesize_texture": "texture", "match_histogram": "color",
-    "style_transfer": "style",
+    "style_transfer": "style", "StyleConfig": "style",
+    "ImagePrior": "prior", "RunControls": "optimize", "optimize_stages": "optimize", "initial_image": "optimize",
+    "GramTargets": "losses", "ContentTargets": "losses",
 }
 _SUBMODULES = {"data", "models", "images", "viz", "widgets", "losses", "optimize", "dream", "inversion",
-               "texture", "style", "color", "utils", "fast"}
+               "texture", "style", "color", "utils", "fast", "prior", "precision", "checks", "registry"}
 
 __all__ = sorted(_EXPORTS) + sorted(_SUBMODULES)
 

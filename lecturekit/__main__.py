@@ -5,39 +5,50 @@
     python -m lecturekit download vgg19 googlenet      # pre-download torchvision weights (needs internet)
     python -m lecturekit train-fast --style starry_night --out net.pt [...]
 CONTENT/STYLE/IMAGE are file paths, URLs or names from the image registry (lk.data.names()).
+
+Bad input is found before any work and printed as one line `error: ...`. Exit status: 0 done;
+1 stopped on a NaN loss (the last picture with a finite loss is saved); 2 bad input, nothing computed;
+130 interrupted with Ctrl-C (the partial picture is saved, with `stopped` and the steps done in its metadata).
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+import warnings
 from pathlib import Path
+
+EXIT_NAN, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 1, 2, 130
 
 
 class CliError(Exception):
-    pass
+    """A bad command line, found before any work."""
 
 
-def _image(src: str, max_size: int | None = None):
-    from . import data
-    from .images import load_image
-    if src in data.registry():
-        return data.load(src, max_size=max_size)
-    if not src.startswith(("http://", "https://")) and not Path(src).exists():
-        raise CliError(f"{src!r} is neither an existing file nor a registered image "
-                       f"({', '.join(data.names())}).")
-    return load_image(src, max_size=max_size)
+def _package_errors() -> tuple[type[BaseException], ...]:
+    """The errors that mean bad input or a missing resource: printed as one `error:` line, exit 2."""
+    import torch
+
+    from .fast.stylize import CheckpointError
+    from .models import UnknownLayerError, WeightsUnavailableError
+    from .registry import UnknownImageError
+    return (CliError, ValueError, OSError, UnknownLayerError, UnknownImageError, WeightsUnavailableError,
+            CheckpointError, MemoryError, torch.OutOfMemoryError)
 
 
-def _positive(kind):
-    def parse(text):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-        return value
-    return parse
+def _one_line(e: BaseException) -> str:
+    """The error's message on one line (an out-of-memory error also says what to do)."""
+    text = " ".join(str(e).split()) or type(e).__name__
+    if isinstance(e, MemoryError) or "out of memory" in text.lower():
+        return f"out of memory ({text}); try a smaller --size"
+    return text
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        return [int(t) for t in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"takes comma-separated integers, e.g. 256,512; got {text!r}") from None
 
 
 def _blend(text):
@@ -55,16 +66,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("content")
     s.add_argument("style", nargs="+", help="one or more style images (blended)")
     s.add_argument("-o", "--output", required=True)
-    s.add_argument("--size", type=_positive(int), default=512)
-    s.add_argument("--steps", type=_positive(int), default=300)
-    s.add_argument("--style-weight", type=_positive(float), default=1e3)
-    s.add_argument("--content-weight", type=_positive(float), default=1.0)
+    s.add_argument("--size", type=int, default=512)
+    s.add_argument("--steps", type=int, default=300)
+    s.add_argument("--style-weight", type=float, default=1e3)
+    s.add_argument("--content-weight", type=float, default=1.0)
     s.add_argument("--tv-weight", type=float, default=0.0)
-    s.add_argument("--style-scale", type=_positive(float), default=1.0)
+    s.add_argument("--style-scale", type=float, default=1.0)
     s.add_argument("--style-blend", type=_blend, default=None, help="e.g. 0.7,0.3")
     s.add_argument("--original-colors", choices=["luminance", "histogram"], default=None)
     s.add_argument("--optimizer", default="lbfgs", choices=["lbfgs", "adam", "sgd", "adagrad", "adadelta", "rmsprop"])
-    s.add_argument("--multiscale", type=lambda t: [int(v) for v in t.split(",")], default=None,
+    s.add_argument("--multiscale", type=_int_list, default=None,
                    help="coarse-to-fine sizes, e.g. 256,512")
     s.add_argument("--backbone", default=None)
     s.add_argument("--seed", type=int, default=0)
@@ -72,9 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("image")
     d.add_argument("-o", "--output", required=True)
     d.add_argument("--layer", default=None)
-    d.add_argument("--steps", type=_positive(int), default=10)
-    d.add_argument("--octaves", type=_positive(int), default=4)
-    d.add_argument("--size", type=_positive(int), default=512)
+    d.add_argument("--steps", type=int, default=10)
+    d.add_argument("--octaves", type=int, default=4)
+    d.add_argument("--size", type=int, default=512)
     d.add_argument("--backbone", default=None)
     d.add_argument("--seed", type=int, default=0)
     dl = sub.add_parser("download", help="pre-download torchvision weights into the torch hub cache")
@@ -83,58 +94,140 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _run_style(a) -> None:
-    from .images import save_image
+def _check_style_args(a) -> list[int]:
+    """Every number of `style` checked before any work; returns the sizes of the stages."""
+    from .checks import check_blend, check_multiscale, check_positive, check_size, check_steps, check_weight
+    check_steps(a.steps, "--steps")
+    for option in ("style_weight", "content_weight", "tv_weight"):
+        check_weight("--" + option.replace("_", "-"), getattr(a, option))
+    check_positive("--style-scale", a.style_scale)
+    a.style_blend = None if a.style_blend is None else check_blend(a.style_blend, len(a.style), "--style-blend")
+    sizes = check_multiscale(a.multiscale, "--multiscale") or [check_size(a.size, "--size", allow_none=False)]
+    check_size(round(sizes[-1] * a.style_scale), "the style's size (--size x --style-scale)", allow_none=False)
+    return sizes
+
+
+def _load(src: str, what: str, max_size: int | None, used_at: int):
+    """Image `src` (path, URL or registered name) as (1, 3, H, W), refused if it has a side below 16 px
+    or would have one when its longest side is resized to `used_at`."""
+    from .checks import check_image_size, check_resized_side
+    from .images import load_image
+    x = load_image(src, max_size=max_size)
+    check_resized_side(x, used_at, f"{what} {src}")
+    return check_image_size(x, f"{what} {src}")
+
+
+class _StepCounter:
+    """A callback counting the optimization steps really done (over all octaves or stages)."""
+
+    def __init__(self) -> None:
+        self.steps = 0
+
+    def __call__(self, step, image, terms) -> None:
+        self.steps += 1
+
+
+def _run_style(a) -> int:
+    from .images import check_output_path
     from .style import style_transfer
-    if a.style_blend is not None and len(a.style_blend) != len(a.style):
-        raise CliError(f"--style-blend has {len(a.style_blend)} weights for {len(a.style)} style images")
-    content = _image(a.content)
-    styles = [_image(s) for s in a.style]
-    r = style_transfer(content, styles if len(styles) > 1 else styles[0], backbone=a.backbone, size=a.size,
+    output = check_output_path(a.output)
+    sizes = _check_style_args(a)
+    content = _load(a.content, "content", None, sizes[0])
+    styles = [_load(s, "style", None, max(1, round(sizes[0] * a.style_scale))) for s in a.style]
+    r = style_transfer(content, styles if len(styles) > 1 else styles[0], backbone=a.backbone, size=sizes[-1],
                        steps=a.steps, style_weight=a.style_weight, content_weight=a.content_weight,
                        tv_weight=a.tv_weight, style_scale=a.style_scale, style_blend=a.style_blend,
                        original_colors=a.original_colors, optimizer=a.optimizer, multiscale=a.multiscale,
                        seed=a.seed, progress=True)
-    meta = {**r.config, "content": a.content, "style": a.style, "final_loss": r.loss}
-    save_image(r.image, a.output, metadata=meta)
-    print(f"wrote {a.output} ({r.steps} steps, loss {r.loss:.4g}, {r.seconds:.1f} s)")
+    meta = {**r.config, "content": a.content, "style": a.style, "final_loss": r.loss, "steps": r.steps,
+            "steps_requested": a.steps * len(sizes), "stopped": r.stopped}
+    return _save(r.image, output, meta, r.stopped, r.message,
+                 f"{r.steps} steps, loss {r.loss:.4g}, {r.seconds:.1f} s")
 
 
-def _run_dream(a) -> None:
+def _run_dream(a) -> int:
+    from .checks import check_size, check_steps
     from .dream import deepdream
+    from .images import check_output_path
+    output = check_output_path(a.output)
+    size = check_size(a.size, "--size", allow_none=False)
+    check_steps(a.steps, "--steps")
+    check_steps(a.octaves, "--octaves")
+    img = _load(a.image, "image", size, size)
+    counter = _StepCounter()
+    out = deepdream(img, a.backbone, layers=a.layer, steps=a.steps, octaves=a.octaves, seed=a.seed,
+                    callback=counter)
+    image = out.image if hasattr(out, "image") else out
+    # a Result says why it stopped; a bare tensor cannot, so fewer steps than asked count as an interrupt
+    stopped = getattr(out, "stopped", None) or (None if counter.steps >= a.steps * a.octaves else "interrupted")
+    meta = {**vars(a), "steps": counter.steps, "steps_per_octave": a.steps, "stopped": stopped}
+    return _save(image, output, meta, stopped, getattr(out, "message", ""), f"{counter.steps} steps")
+
+
+def _save(image, output: Path, meta: dict, stopped: str | None, message: str, summary: str) -> int:
+    """Save the picture, even a partial one, and return the exit status its stop reason calls for."""
     from .images import save_image
-    img = _image(a.image, max_size=a.size)
-    out = deepdream(img, a.backbone, layers=a.layer, steps=a.steps, octaves=a.octaves, seed=a.seed)
-    save_image(out, a.output, metadata={k: v for k, v in vars(a).items()})
-    print(f"wrote {a.output}")
+    save_image(image, output, metadata=meta)
+    if stopped == "nan":
+        print(f"error: {' '.join(message.split()) or 'the loss became NaN'} The last picture with a finite loss "
+              f"is in {output}.", file=sys.stderr)
+        return EXIT_NAN
+    if stopped == "interrupted":
+        print(f"interrupted after {meta['steps']} steps: saved the partial picture to {output}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(f"wrote {output} ({summary})")
+    return 0
+
+
+def _run_download(a) -> int:
+    from .models import download
+    for f in download(a.names):
+        print(f"ok: {f}")
+    return 0
+
+
+def _run_train_fast(argv: list[str]) -> int:
+    """`train-fast`: its --out is checked first (a .pt file in a usable folder), then it trains."""
+    from .fast.train import main as train_main
+    from .images import check_output_path
+    for i, arg in enumerate(argv):
+        if arg.startswith("--out="):
+            check_output_path(arg.split("=", 1)[1], (".pt",), "a fast-style net")
+        elif arg == "--out" and i + 1 < len(argv):
+            check_output_path(argv[i + 1], (".pt",), "a fast-style net")
+    train_main(argv)
+    return 0
+
+
+@contextlib.contextmanager
+def _one_line_warnings():
+    """Warnings (e.g. a renormalized --style-blend) print as `warning: ...`, without the source line."""
+    saved = warnings.formatwarning
+    warnings.formatwarning = lambda message, category, *rest, **kw: f"warning: {message}\n"
+    try:
+        yield
+    finally:
+        warnings.formatwarning = saved
+
+
+COMMANDS = {"style": _run_style, "dream": _run_dream, "download": _run_download}
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (see the module docstring)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] == "train-fast":
-        from .fast.train import main as train_main
-        train_main(argv[1:])
-        return 0
-    a = build_parser().parse_args(argv)
-    try:
-        if a.command == "style":
-            _run_style(a)
-        elif a.command == "dream":
-            _run_dream(a)
-        elif a.command == "download":
-            from .models import download
-            for f in download(a.names):
-                print(f"ok: {f}")
-    except (CliError, FileNotFoundError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except Exception as e:
-        from .models import WeightsUnavailableError
-        if isinstance(e, WeightsUnavailableError):
-            print(f"error: {e}", file=sys.stderr)
-            return 2
-        raise
-    return 0
+    with _one_line_warnings():
+        try:
+            if argv and argv[0] == "train-fast":
+                return _run_train_fast(argv[1:])
+            a = build_parser().parse_args(argv)
+            return COMMANDS[a.command](a)
+        except KeyboardInterrupt:
+            print("interrupted; nothing more was saved", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        except _package_errors() as e:  # the tuple is built only once an exception is on its way
+            print(f"error: {_one_line(e)}", file=sys.stderr)
+            return EXIT_BAD_INPUT
 
 
 if __name__ == "__main__":

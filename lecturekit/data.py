@@ -5,6 +5,7 @@ The registry is `data/registry.tsv` (name, file, sha256, url, title, creator, ye
   LECTUREKIT_DATA, then in the user cache; otherwise it is downloaded once with pooch and checked against
   its sha256.
 - source "package": images that ship inside installed packages (matplotlib, scikit-image); no network.
+The lookup lives in `lecturekit.registry` (which decodes nothing); this module re-exports it and adds `load`.
 
     >>> import lecturekit as lk
     >>> x = lk.data.load("tubingen", max_size=256)
@@ -12,112 +13,11 @@ The registry is `data/registry.tsv` (name, file, sha256, url, title, creator, ye
 """
 from __future__ import annotations
 
-import csv
-import hashlib
-import os
-from dataclasses import dataclass
-from pathlib import Path
+from .registry import (REGISTRY_FILE, Entry, UnknownImageError, cache_dir, credit, entry, fetch_url, names,
+                       path, registry, sha256)
 
-REGISTRY_FILE = Path(__file__).resolve().parent.parent / "data" / "registry.tsv"
-
-
-@dataclass(frozen=True)
-class Entry:
-    name: str
-    file: str
-    sha256: str
-    url: str
-    title: str
-    creator: str
-    year: str
-    license: str
-    role: str
-    source: str
-
-    @property
-    def credit(self) -> str:
-        return f"{self.title} ({self.creator}, {self.year}; {self.license})"
-
-
-def registry() -> dict[str, Entry]:
-    """All registered images by name."""
-    with open(REGISTRY_FILE, newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f, delimiter="\t"))
-    return {r["name"]: Entry(**r) for r in rows}
-
-
-def names(role: str | None = None) -> list[str]:
-    """Registered names, optionally only one role ("content", "style", "texture")."""
-    return [n for n, e in registry().items() if role is None or e.role == role]
-
-
-def entry(name: str) -> Entry:
-    reg = registry()
-    if name not in reg:
-        raise KeyError(f"No image named {name!r} in the registry. Known names: {', '.join(reg)}")
-    return reg[name]
-
-
-def cache_dir() -> Path:
-    """The user cache for downloaded images (LECTUREKIT_CACHE, else ~/.cache/lecturekit)."""
-    return Path(os.environ.get("LECTUREKIT_CACHE", Path.home() / ".cache" / "lecturekit"))
-
-
-def sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _package_file(spec: str) -> Path:
-    package, file = spec.split(":", 1)
-    if package == "matplotlib":
-        import matplotlib
-        return Path(matplotlib.get_data_path()) / "sample_data" / file
-    if package == "skimage":
-        import skimage
-        return Path(skimage.__file__).parent / "data" / file
-    raise ValueError(f"Unknown image package {package!r}")
-
-
-def path(name: str) -> Path:
-    """Local path of registered image `name`, fetching and verifying it once if need be."""
-    e = entry(name)
-    if e.source == "package":
-        return _package_file(e.file)
-    folders = [Path(os.environ["LECTUREKIT_DATA"])] if os.environ.get("LECTUREKIT_DATA") else []
-    folders.append(cache_dir())
-    for folder in folders:
-        candidate = folder / e.file
-        if candidate.exists():
-            if sha256(candidate) != e.sha256:
-                raise ValueError(f"{candidate} does not match the registered sha256 of {name!r}; "
-                                 "delete it and fetch it again.")
-            return candidate
-    return _download(e)
-
-
-def _download(e: Entry) -> Path:
-    import pooch
-    try:
-        return Path(pooch.retrieve(e.url, known_hash=f"sha256:{e.sha256}", fname=e.file,
-                                   path=cache_dir(), progressbar=False))
-    except Exception as err:  # network errors come in many types
-        raise FileNotFoundError(
-            f"Image {e.name!r} ({e.file}) is not on this machine and could not be downloaded ({err}). "
-            f"Put the file in the folder named by LECTUREKIT_DATA or in {cache_dir()}, "
-            f"or fetch it from {e.url}.") from None
-
-
-def fetch_url(url: str) -> Path:
-    """Download an arbitrary image URL once into the cache and return its path."""
-    import pooch
-    try:
-        return Path(pooch.retrieve(url, known_hash=None, path=cache_dir() / "urls", progressbar=False))
-    except Exception as err:
-        raise FileNotFoundError(f"Could not download {url} ({err}). Save the image and pass its path.") from None
+__all__ = ["REGISTRY_FILE", "Entry", "UnknownImageError", "registry", "names", "entry", "cache_dir", "sha256",
+           "path", "fetch_url", "credit", "load"]
 
 
 def load(name: str, max_size: int | None = None):
@@ -125,7 +25,3 @@ def load(name: str, max_size: int | None = None):
     from .images import load_image
     return load_image(path(name), max_size=max_size)
 
-
-def credit(*names_: str) -> str:
-    """Credit lines for the given images: title (creator, year; licence)."""
-    return "\n".join(f"- {entry(n).credit}" for n in names_)

@@ -13,6 +13,7 @@ of the unrolled image: jitter and unjitter cost nothing extra.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Callable
 
@@ -20,9 +21,12 @@ import torch
 import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
 
+from .checks import check_image_size, check_positive, check_range, check_steps
+from .images import load_image
 from .losses import l2_activation
 from .models import Backbone, load_backbone
-from .optimize import optimize_image
+from .optimize import Result, optimize_image
+from .prior import resolve
 
 OBJECTIVES = ("l2", "channel", "guided")
 
@@ -129,8 +133,11 @@ def deepdream(image: torch.Tensor, backbone: Backbone | str | None = None, layer
               step_size: float = 1.5, jitter: int = 32, octaves: int = 4, octave_scale: float = 1.4,
               objective: str = "l2", clip: bool = True, seed: int | None = None, progress: bool = True,
               *, channel: int | None = None, guide: torch.Tensor | None = None,
-              tile_size: int | None = 512, callback=None, should_stop=None) -> torch.Tensor:
-    """Dream on `image` (1, 3, H, W) in [0, 1]; returns the dreamt image, same shape, in [0, 1].
+              tile_size: int | None = 512, prior="default", callback=None, should_stop=None) -> Result:
+    """Dream on `image` (any image source; a tensor (1, 3, H, W) in [0, 1]).
+
+    Returns a Result whose image is the dream, same shape, in [0, 1], and whose history joins the
+    octaves' objective ("dream") step by step.
 
     Args:
         backbone: a Backbone or its name; None = the default backbone.
@@ -143,10 +150,17 @@ def deepdream(image: torch.Tensor, backbone: Backbone | str | None = None, layer
             layer) or "guided" (match the features of `guide`, an image (1, 3, h, w) in [0, 1]).
         clip: keep pixels in [0, 1] after every step.
         seed: fixes the jitter offsets.
-        tile_size: images larger than this are processed in tiles (see `dream_objective`).
+        tile_size: images (as the net sees them) larger than this are processed in tiles.
+        prior: "default" lets the net see a 2x bilinear upsampling of the image, which removes the
+            stride lattice of the gradient; "plain" shows it the image itself (see `lecturekit.prior`).
         callback, should_stop: passed to `optimize_image` (live previews, a Stop button); the image
             given to callback is the current octave's, at that octave's size.
     """
+    image = check_image_size(load_image(image), "image")  # bad parameters fail before any work
+    steps, octaves = check_steps(steps), check_steps(octaves, "octaves")
+    check_positive("step_size", step_size)
+    check_range("octave_scale", octave_scale, minimum=1.0)
+    check_range("jitter", jitter, minimum=0, integer=True)
     backbone = load_backbone(backbone)
     layers = backbone.defaults.dream_layers if layers is None else layers
     if objective not in OBJECTIVES:
@@ -162,29 +176,37 @@ def deepdream(image: torch.Tensor, backbone: Backbone | str | None = None, layer
     guides = None
     if objective == "guided":
         with torch.no_grad():
-            guides = backbone.features(guide.to(device), list(_layer_weights(layers)))
-    base = image.detach().to(device).float()
+            guides = backbone.features(resolve(prior, "dream").view(load_image(guide).to(device)),
+                                       list(_layer_weights(layers)))
+    base = load_image(image).to(device)
+    prior = resolve(prior, "dream")
     sizes = octave_sizes(tuple(base.shape[-2:]), octaves, octave_scale)
     pyramid = [_resize(base, s) for s in sizes]
     detail = torch.zeros_like(pyramid[-1])
+    result = None
     for level, octave_base in enumerate(reversed(pyramid)):
         detail = _resize(detail, tuple(octave_base.shape[-2:]))
 
         def loss_fn(img, _gen=gen):
             dx, dy = (torch.randint(-jitter, jitter + 1, (2,), generator=_gen).tolist() if jitter else (0, 0))
-            value = dream_objective(apply_jitter(img, dx, dy), backbone, layers, objective, channel,
+            value = dream_objective(prior.view(apply_jitter(img, dx, dy)), backbone, layers, objective, channel,
                                     guides, tile_size)
             return {"dream": value}
 
-        result = optimize_image(loss_fn, (octave_base + detail).clamp(0, 1) if clip else octave_base + detail,
-                                optimizer="normalized_gd", steps=steps, lr=step_size / 255.0, maximize=True,
-                                clamp=(0.0, 1.0) if clip else None, progress=progress,
-                                desc=f"octave {level + 1}/{octaves}", callback=callback,
-                                should_stop=should_stop)
-        detail = result.image - octave_base
-        if result.stopped:
-            return _resize((octave_base + detail).clamp(0, 1), tuple(base.shape[-2:])).cpu()
-    return (octave_base + detail).clamp(0, 1).cpu()
+        start = (octave_base + detail).clamp(0, 1) if clip else octave_base + detail
+        r = optimize_image(loss_fn, start, optimizer="normalized_gd", steps=steps, lr=step_size / 255.0,
+                           maximize=True, clamp=(0.0, 1.0) if clip else None, progress=progress,
+                           desc=f"octave {level + 1}/{octaves}", callback=callback, should_stop=should_stop)
+        detail = r.image - octave_base
+        result = r if result is None else result.join(r)
+        if r.stopped:
+            break
+    result.image = _resize((octave_base + detail).clamp(0, 1), tuple(base.shape[-2:])).cpu()
+    result.config = dict(layers=layers if isinstance(layers, (str, list)) else dict(layers), steps=steps,
+                         step_size=step_size, jitter=jitter, octaves=octaves, octave_scale=octave_scale,
+                         objective=objective, channel=channel, seed=seed, backbone=backbone.name,
+                         prior=dataclasses.asdict(prior))
+    return result
 
 
 def zoom_into(x: torch.Tensor, zoom: float) -> torch.Tensor:
@@ -204,7 +226,7 @@ def zoom_dream(image: torch.Tensor, backbone: Backbone | str | None = None, fram
     """
     out, x = [], image
     for i in range(frames):
-        x = deepdream(x, backbone, seed=seed + i, **dream_options)
+        x = deepdream(x, backbone, seed=seed + i, **dream_options).image
         out.append(x)
         x = zoom_into(x, zoom)
     return out

@@ -1,8 +1,12 @@
 """Loading and saving images as tensors of shape (1, 3, H, W) with values in [0, 1]."""
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import math
+import os
+import threading
 import warnings
 from pathlib import Path
 
@@ -13,22 +17,30 @@ from PIL import Image, ImageFile, ImageOps, PngImagePlugin, UnidentifiedImageErr
 
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 MAX_SIDE = 4096  # larger images are downscaled, with a notice, instead of exhausting memory
+MAX_PIXELS = 89_478_485  # PIL's default limit (~0.27 GB as RGB): larger decodes are refused before they start
+_SHRINKABLE = ("L", "LA", "RGB", "RGBA", "CMYK", "I", "F")  # modes PIL resizes by averaging
+_SAVE_CANDIDATES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
+_OPEN_LOCK = threading.Lock()
 
 
 class ImageLoadError(ValueError):
-    """An image that cannot be read: missing, not an image, truncated or corrupt."""
+    """An image that cannot be read: missing, not an image, truncated, corrupt or too many pixels."""
 
 
 def load_image(src, max_size: int | None = None) -> torch.Tensor:
     """Any image source -> float tensor (1, 3, H, W), values in [0, 1].
 
     Args:
-        src: a path, an http(s) URL, a PIL image, a numpy array ((H, W) or (H, W, C), uint8/uint16/float
-            in [0, 1]) or a tensor ((3, H, W), (1, 3, H, W) or (H, W)).
+        src: a path, an http(s) URL, a registered image name (`lk.data.names()`), encoded bytes, a binary
+            file object, a PIL image, a numpy array ((H, W) or (H, W, C), uint8/uint16/float in [0, 1])
+            or a tensor ((3, H, W), (1, 3, H, W) or (H, W)).
         max_size: if given, the longest side is scaled down to at most this many pixels.
 
-    EXIF orientation is applied; grayscale, palette, CMYK and 16-bit images become RGB; transparency is
-    composited on white. Images with a side over MAX_SIDE are downscaled with a warning.
+    Files are decoded near the size needed (a JPEG at 1/2, 1/4 or 1/8 scale) and shrunk before they
+    become floats; one whose decoded size would exceed MAX_PIXELS raises ImageLoadError, naming it and
+    its pixel count, before it is decoded. EXIF orientation is applied; grayscale, palette, CMYK and
+    16-bit images become RGB; transparency is composited on white. Images with a side over MAX_SIDE are
+    downscaled with a warning.
     """
     if isinstance(src, torch.Tensor):
         x = _tensor_to_batch(src)
@@ -36,33 +48,109 @@ def load_image(src, max_size: int | None = None) -> torch.Tensor:
         x = _array_to_tensor(src)
     elif isinstance(src, Image.Image):
         x = _pil_to_tensor(src)
-    elif isinstance(src, (str, Path)):
-        x = _pil_to_tensor(_open(src), name=str(src))
     else:
-        raise TypeError(f"load_image takes a path, URL, PIL image, numpy array or tensor, not {type(src).__name__}")
+        fp, name = _source(src)
+        img, max_size = _decode(fp, name, max_size)
+        return resize_max(_pil_to_tensor(img, name=name), max_size)
     return resize_max(x, max_size, warn_over=MAX_SIDE)
 
 
-def _open(src: str | Path) -> Image.Image:
+def _source(src) -> tuple[object, str]:
+    """(what Image.open reads, a name for messages) for a path, URL, registered name, bytes or file object."""
+    if isinstance(src, (bytes, bytearray, memoryview)):
+        data = bytes(src)
+        return io.BytesIO(data), f"the given bytes ({len(data)} bytes)"
+    if isinstance(src, io.TextIOBase):
+        raise TypeError("load_image needs a file opened in binary mode (open(path, 'rb')), not text mode.")
+    if hasattr(src, "read"):
+        return src, str(getattr(src, "name", "the given file object"))
+    if isinstance(src, (str, Path)):
+        path = _resolve(src)
+        return path, str(path)
+    raise TypeError("load_image takes a path, URL, registered image name, bytes, a binary file object, a PIL "
+                    f"image, a numpy array or a tensor, not {type(src).__name__}")
+
+
+def _resolve(src: str | Path) -> Path:
+    """Local file of a path, an http(s) URL (downloaded once) or a registered image name."""
     text = str(src)
     if text.startswith(("http://", "https://")):
-        from .data import fetch_url
-        src = fetch_url(text)
+        from .registry import fetch_url
+        return fetch_url(text)
     path = Path(src).expanduser()
-    if not path.exists():
-        raise ImageLoadError(f"Image file not found: {path}. Check the path, or use lk.data.path(NAME) "
-                             "for a registered image.")
     if path.is_dir():
         raise ImageLoadError(f"{path} is a folder, not an image file.")
+    if path.exists():
+        return path
+    from . import registry
+    if isinstance(src, str) and text in registry.registry():
+        return registry.path(text)
+    raise ImageLoadError(f"Image file not found: {path}. Give an existing file, an http(s) URL or a "
+                         f"registered image name ({', '.join(registry.names())}).")
+
+
+def _decode(fp, name: str, max_size: int | None) -> tuple[Image.Image, int | None]:
+    """Decode near the needed size; returns the image and the longest side the result must be cut to."""
     try:
-        img = Image.open(path)
-        img.load()  # decode now, so a truncated file fails here with its name
-        return img
+        with open(fp, "rb") if isinstance(fp, Path) else contextlib.nullcontext(fp) as f:
+            img = _open_unchecked(f)
+            full = img.size
+            target = _capped(full, max_size, MAX_SIDE)
+            if target is not None and max(full) > target:
+                img.draft("RGB", tuple(math.ceil(d * target / max(full)) for d in full))  # JPEG only
+            _check_pixels(name, full, img.size)
+            if target != max_size:
+                _warn_downscaled(full, target)
+            img.load()  # decode now, so a truncated file fails here with its name
+        ImageOps.exif_transpose(img, in_place=True)
+        return _shrink(img, target), target
+    except ImageLoadError:
+        raise
+    except PermissionError as e:
+        raise ImageLoadError(f"{name} cannot be read: {e.strerror}.") from None
     except UnidentifiedImageError as e:
-        raise ImageLoadError(f"{path} is not an image file PIL can read (JPEG, PNG, ...).") from e
+        raise ImageLoadError(f"{name} is not an image file PIL can read (JPEG, PNG, ...).") from e
+    except Image.DecompressionBombError as e:
+        raise ImageLoadError(f"{name} has too many pixels to decode safely ({e}). Pass a smaller image.") from None
     except (OSError, SyntaxError, ValueError) as e:
-        raise ImageLoadError(f"{path} is truncated or corrupt and cannot be decoded ({e}). "
+        raise ImageLoadError(f"{name} is truncated or corrupt and cannot be decoded ({e}). "
                              "Download it again.") from e
+
+
+def _open_unchecked(fp) -> Image.Image:
+    """Image.open (reads the header only) without PIL's pixel limit, which judges the full size:
+    `_check_pixels` judges the size that will really be decoded (a JPEG at 1/8 scale has 64x fewer)."""
+    with _OPEN_LOCK:
+        saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+        try:
+            return Image.open(fp)
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+
+
+def _check_pixels(name: str, full: tuple[int, int], decoded: tuple[int, int]) -> None:
+    """ImageLoadError naming the file and its pixel count if decoding `decoded` (W, H) exceeds MAX_PIXELS."""
+    w, h = decoded
+    if w * h <= MAX_PIXELS:
+        return
+    mpx = f"{full[0]}x{full[1]} = {full[0] * full[1] / 1e6:.0f} Mpx"
+    if decoded != full:
+        mpx += f" (still {w}x{h} = {w * h / 1e6:.0f} Mpx at the smallest JPEG decoding scale)"
+    raise ImageLoadError(f"{name} has {mpx}, more than the {MAX_PIXELS / 1e6:.0f} Mpx limit that can be decoded "
+                         f"safely (about {w * h * 4 / 1e9:.1f} GB). Pass a smaller image: downscale it first.")
+
+
+def _shrink(img: Image.Image, max_size: int | None) -> Image.Image:
+    """Scale a decoded image down, in PIL, to the size `resize_max` would give (antialiased bilinear).
+
+    Done on 8-bit pixels, this spares the float copy of the full-size image; modes PIL cannot average
+    (palette, 16-bit) are left to `resize_max`.
+    """
+    w, h = img.size
+    if max_size is None or max(w, h) <= max_size or img.mode not in _SHRINKABLE:
+        return img
+    s = max_size / max(w, h)
+    return img.resize((max(1, round(w * s)), max(1, round(h * s))), Image.Resampling.BILINEAR, reducing_gap=3.0)
 
 
 def _pil_to_tensor(img: Image.Image, name: str = "image") -> torch.Tensor:
@@ -121,13 +209,24 @@ def _tensor_to_batch(t: torch.Tensor) -> torch.Tensor:
 def resize_max(x: torch.Tensor, max_size: int | None, warn_over: int | None = None) -> torch.Tensor:
     """Scale (N, 3, H, W) down so that its longest side is at most max_size (never up)."""
     longest = max(x.shape[-2:])
-    if warn_over and longest > warn_over and (max_size is None or max_size > warn_over):
-        warnings.warn(f"Image of {x.shape[-1]}x{x.shape[-2]} px is larger than {warn_over} px; "
-                      f"downscaling it to {warn_over} px to save memory (pass max_size to choose).")
-        max_size = warn_over
-    if max_size is None or longest <= max_size:
+    capped = _capped((x.shape[-1], x.shape[-2]), max_size, warn_over)
+    if capped != max_size:
+        _warn_downscaled((x.shape[-1], x.shape[-2]), capped)
+    if capped is None or longest <= capped:
         return x
-    return resize(x, scale=max_size / longest)
+    return resize(x, scale=capped / longest)
+
+
+def _capped(size: tuple[int, int], max_size: int | None, cap: int | None) -> int | None:
+    """max_size, lowered to `cap` when an image of `size` (W, H) is larger than that."""
+    if cap and max(size) > cap and (max_size is None or max_size > cap):
+        return cap
+    return max_size
+
+
+def _warn_downscaled(size: tuple[int, int], cap: int) -> None:
+    warnings.warn(f"Image of {size[0]}x{size[1]} px is larger than {cap} px; "
+                  f"downscaling it to {cap} px to save memory (pass max_size to choose).")
 
 
 def resize(x: torch.Tensor, size: int | tuple[int, int] | None = None, scale: float | None = None) -> torch.Tensor:
@@ -157,10 +256,39 @@ def to_pil(x: torch.Tensor) -> Image.Image:
     return Image.fromarray(arr)
 
 
+def save_extensions() -> tuple[str, ...]:
+    """The file extensions `save_image` can write here, e.g. (".png", ".jpg", ".jpeg", ".webp", ...)."""
+    Image.init()
+    known = Image.registered_extensions()
+    return tuple(e for e in _SAVE_CANDIDATES if known.get(e) in Image.SAVE)
+
+
+def check_output_path(path: str | Path, extensions: tuple[str, ...] | None = None, what: str = "an image") -> Path:
+    """`path` as a Path if `what` can be saved there; else ValueError saying why, before any work is done.
+
+    The extension must be one of `extensions` (None: `save_extensions()`), listed in the message, and the
+    nearest existing folder above the file must be a writable folder (missing ones are created on saving).
+    """
+    path = Path(path).expanduser()
+    extensions = save_extensions() if extensions is None else extensions
+    if path.suffix.lower() not in extensions:
+        why = f"the extension {path.suffix!r} is not supported" if path.suffix else "it has no extension"
+        raise ValueError(f"Cannot save {what} as {path}: {why}. Use one of {', '.join(extensions)}.")
+    if path.is_dir():
+        raise ValueError(f"Cannot save {what} as {path}: it is a folder.")
+    existing = next(p for p in path.absolute().parents if p.exists())
+    if not existing.is_dir():
+        raise ValueError(f"Cannot save {what} as {path}: {existing} is a file, not a folder.")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"Cannot save {what} as {path}: no permission to write in {existing}.")
+    return path
+
+
 def save_image(x: torch.Tensor, path: str | Path, metadata: dict | None = None) -> Path:
-    """Save (1, 3, H, W) in [0, 1] as PNG/JPEG. `metadata` (seed, configuration) goes into the PNG's
-    text chunk "lecturekit" as JSON, and into a .json sidecar for other formats."""
-    path = Path(path)
+    """Save (1, 3, H, W) in [0, 1] as PNG/JPEG/... (see `save_extensions`). `metadata` (seed,
+    configuration) goes into the PNG's text chunk "lecturekit" as JSON, and into a .json sidecar for
+    other formats. A bad extension or folder raises ValueError (see `check_output_path`)."""
+    path = check_output_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     img = to_pil(x)
     if metadata is not None and path.suffix.lower() == ".png":

@@ -4,6 +4,8 @@ Shapes: feature maps are (N, C, H, W); images are (N, 3, H, W) with values in [0
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 
 GRAM_NORMALIZATIONS = (None, "hw", "chw", "gatys")
@@ -67,3 +69,63 @@ def feature_reconstruction_loss(features: torch.Tensor, target: torch.Tensor) ->
 def l2_activation(features: torch.Tensor) -> torch.Tensor:
     """DeepDream's objective: the mean of the squared activations h², to be maximized."""
     return features.float().pow(2).mean()
+
+
+Features = Callable[[torch.Tensor, list[str]], dict]
+
+
+class GramTargets:
+    """The Gram style term, written once for style transfer, texture synthesis and fast-style training.
+
+    Args:
+        features: (images (N, 3, H, W) in [0, 1], layers) -> {layer: (N, C, h, w)}; the same function
+            (backbone, pooling, prior view) must later give the features passed to `terms`.
+        images: the style images, each (1, 3, h, w) in [0, 1] at the size wanted.
+        layers: the layers whose Gram matrices are matched.
+        weights: {layer: w_l} (None: 1 each).
+        blend: convex weights of the images; the target is Σ_i b_i Gram(image_i) (None: equal).
+        prefix: name of the terms, "style" or "texture".
+    Each layer's term is w_l Σ(G − A)² / ΣA², averaged over the batch, so that layers of very
+    different magnitudes weigh alike and every term starts near w_l from a blank image.
+    """
+
+    def __init__(self, features: Features, images: list[torch.Tensor], layers: list[str],
+                 weights: dict[str, float] | None = None, blend: list[float] | None = None,
+                 prefix: str = "style"):
+        blend = blend or [1.0 / len(images)] * len(images)
+        with torch.no_grad():
+            grams = [{k: gram_matrix(v, "hw") for k, v in features(im, list(layers)).items()} for im in images]
+        self.layers, self.prefix = list(layers), prefix
+        self.weights = {k: 1.0 for k in layers} if weights is None else dict(weights)
+        self.grams = {k: sum(b * g[k] for b, g in zip(blend, grams)) for k in layers}
+        self.scales = {k: a.pow(2).sum().clamp_min(1e-12) for k, a in self.grams.items()}
+
+    def terms(self, feats: dict[str, torch.Tensor], weight: float = 1.0) -> dict[str, torch.Tensor]:
+        """{"<prefix>:<layer>": weight · w_l · E_l} for the features of a batch (N, C, h, w)."""
+        out = {}
+        for k, a in self.grams.items():
+            n = feats[k].shape[0]
+            e = gram_loss(gram_matrix(feats[k], "hw"), a.expand(n, -1, -1), self.scales[k] * n)
+            out[f"{self.prefix}:{k}"] = weight * self.weights[k] * e
+        return out
+
+
+class ContentTargets:
+    """The content term: features of `image` at `layers`, and their mean squared distance.
+
+    image: (N, 3, H, W) in [0, 1]; terms(feats) gives {"content:<layer>": weight · mean (F − P)²}.
+    """
+
+    def __init__(self, features: Features, image: torch.Tensor, layers: list[str], prefix: str = "content"):
+        with torch.no_grad():
+            self.targets = {k: v.float() for k, v in features(image, list(layers)).items()}
+        self.layers, self.prefix = list(layers), prefix
+
+    def terms(self, feats: dict[str, torch.Tensor], weight: float = 1.0) -> dict[str, torch.Tensor]:
+        return {f"{self.prefix}:{k}": weight * content_loss(feats[k], t) for k, t in self.targets.items()}
+
+
+def summed(terms: dict[str, torch.Tensor], prefix: str) -> torch.Tensor:
+    """The sum of the detail terms "<prefix>:<layer>" (0 when there are none)."""
+    parts = [v for k, v in terms.items() if k.startswith(prefix + ":")]
+    return sum(parts) if parts else torch.zeros(())

@@ -17,7 +17,8 @@ from typing import Callable
 
 import torch
 
-from .utils import in_ci
+from .images import resize
+from .utils import progress_bar
 
 LossFn = Callable[[torch.Tensor], dict]
 OPTIMIZERS = ("lbfgs", "adam", "sgd", "adagrad", "adadelta", "rmsprop", "normalized_gd")
@@ -86,6 +87,23 @@ class Result:
         """The last recorded value of the objective."""
         return self.history["total"][-1] if self.history.get("total") else math.nan
 
+    def join(self, later: "Result") -> "Result":
+        """This run followed by `later` (the next coarse-to-fine stage or octave), as one Result.
+
+        Histories and times are concatenated, `later`'s snapshots are keyed by the global step, and the
+        image, stop reason and message are `later`'s.
+        """
+        joined = Result(image=later.image, history={k: list(v) for k, v in self.history.items()},
+                        snapshots={**self.snapshots, **{self.steps + s: im for s, im in later.snapshots.items()
+                                                        if s or self.steps == 0}},
+                        seconds=self.seconds + later.seconds, steps=self.steps + later.steps,
+                        stopped=later.stopped, message=later.message, config={**self.config, **later.config})
+        for k, v in later.history.items():
+            joined.history.setdefault(k, []).extend(v)
+        offset = self.times[-1] if self.times else 0.0
+        joined.times = [*self.times, *(t + offset for t in later.times)]
+        return joined
+
     def __repr__(self) -> str:
         shape = "x".join(map(str, self.image.shape[-2:][::-1]))
         extra = f", stopped={self.stopped!r}" if self.stopped else ""
@@ -98,12 +116,81 @@ def _record(history: dict, terms: dict, total: float) -> None:
     history.setdefault("total", []).append(total)
 
 
+@dataclass(frozen=True)
+class RunControls:
+    """How a caller watches and steers a run; every lesson function takes these four as keywords.
+
+    progress: show a progress bar (never in CI). callback: callback(step, image, terms) after every
+    step, for live plots and previews. should_stop: polled after every step; True ends the run and
+    keeps the image so far (a Stop button). snapshots: global steps at which to keep the image.
+    """
+
+    progress: bool = True
+    callback: Callable[[int, torch.Tensor, dict], None] | None = None
+    should_stop: Callable[[], bool] | None = None
+    snapshots: tuple[int, ...] = ()
+
+    def shifted(self, offset: int, steps: int) -> "RunControls":
+        """The controls of a stage that starts after `offset` global steps and runs `steps`."""
+        callback = self.callback
+        if callback is not None and offset:
+            callback = lambda step, image, terms: self.callback(step + offset, image, terms)  # noqa: E731
+        snaps = tuple(s - offset for s in self.snapshots if offset < s <= offset + steps or s == offset == 0)
+        return RunControls(self.progress, callback, self.should_stop, snaps)
+
+
+def optimize_stages(make_stage: Callable[[int, torch.Tensor | None], tuple[LossFn, torch.Tensor]],
+                    sizes: list[int], steps: list[int], controls: RunControls = RunControls(),
+                    desc: str = "optimizing", **options) -> Result:
+    """Coarse-to-fine optimization: one `optimize_image` per size, each starting from the last.
+
+    make_stage(size, previous image or None) -> (loss_fn, starting image at that size). `steps` gives
+    each stage's budget; `options` go to `optimize_image`. Returns the joined Result of the stages.
+    """
+    result = None
+    for size, n in zip(sizes, steps):
+        loss_fn, x0 = make_stage(size, None if result is None else result.image)
+        done = 0 if result is None else result.steps
+        label = f"{desc} {size}px" if len(sizes) > 1 else desc
+        r = optimize_image(loss_fn, x0, steps=n, controls=controls.shifted(done, n), desc=label, **options)
+        result = r if result is None else result.join(r)
+        if r.stopped:
+            break
+    return result
+
+
+def initial_image(like: torch.Tensor, init: str | torch.Tensor = "noise", seed: int | None = None,
+                  noise_std: float = 0.1, content: torch.Tensor | None = None,
+                  style: torch.Tensor | None = None) -> torch.Tensor:
+    """Starting image of an optimization, with the shape of `like` (1, 3, H, W), in [0, 1].
+
+    init: "noise" (grey plus Gaussian noise of `noise_std`), "uniform" (uniform noise), "grey",
+    "content" or "style" (those images, resized), or a tensor (resized to fit).
+    """
+    size = tuple(like.shape[-2:])
+    if isinstance(init, torch.Tensor):
+        return resize(init.detach().float().to(like.device).clamp(0, 1), size)
+    if init in ("content", "style"):
+        source = content if init == "content" else style
+        if source is None:
+            raise ValueError(f"init={init!r} needs a {init} image here")
+        return resize(source.float().to(like.device), size).clone()
+    gen = torch.Generator().manual_seed(0 if seed is None else seed)
+    if init == "noise":
+        return (0.5 + noise_std * torch.randn(like.shape, generator=gen)).clamp(0, 1).to(like.device)
+    if init == "uniform":
+        return torch.rand(like.shape, generator=gen).to(like.device)
+    if init == "grey":
+        return torch.full_like(like, 0.5)
+    raise ValueError(f"init must be 'noise', 'uniform', 'grey', 'content', 'style' or a tensor, not {init!r}")
+
+
 def optimize_image(loss_fn: LossFn, init: torch.Tensor, optimizer: str = "lbfgs", steps: int = 100,
                    lr: float | None = None, snapshots=(), maximize: bool = False,
                    clamp: tuple[float, float] | None = (0.0, 1.0), progress: bool = True,
                    callback: Callable[[int, torch.Tensor, dict], None] | None = None,
                    should_stop: Callable[[], bool] | None = None, desc: str = "optimizing",
-                   schedule: str | None = None) -> Result:
+                   schedule: str | None = None, controls: RunControls | None = None) -> Result:
     """Optimize the pixels of `init` (1, 3, H, W) in [0, 1] against `loss_fn`.
 
     Args:
@@ -118,9 +205,14 @@ def optimize_image(loss_fn: LossFn, init: torch.Tensor, optimizer: str = "lbfgs"
         schedule: None (constant lr) or "cosine" (lr decays to 0 over `steps`, which removes the last
             bit of noise that a constant-step method leaves).
 
+        controls: a RunControls; when given it replaces progress, callback, should_stop and snapshots.
+
     Returns a Result. KeyboardInterrupt returns the best image so far; a NaN/inf loss stops the run with
     a warning and keeps the last image whose loss was finite.
     """
+    if controls is not None:
+        progress, callback, should_stop, snapshots = (controls.progress, controls.callback,
+                                                      controls.should_stop, controls.snapshots)
     image = init.detach().clone(memory_format=torch.contiguous_format).requires_grad_(True)  # L-BFGS needs it dense
     opt = make_optimizer(optimizer, [image], lr)
     if schedule not in (None, "cosine"):
@@ -149,7 +241,7 @@ def optimize_image(loss_fn: LossFn, init: torch.Tensor, optimizer: str = "lbfgs"
             result.image = image.detach().clone()
         return sign * total
 
-    bar = _progress_bar(steps, progress, desc)
+    bar = progress_bar(steps, progress, desc)
     start = time.perf_counter()
     try:
         for step in range(1, steps + 1):
@@ -191,10 +283,3 @@ def optimize_image(loss_fn: LossFn, init: torch.Tensor, optimizer: str = "lbfgs"
             bar.close()
         result.seconds = time.perf_counter() - start
     return result
-
-
-def _progress_bar(total: int, progress: bool, desc: str):
-    if not progress or in_ci():
-        return None
-    from tqdm.auto import tqdm
-    return tqdm(total=total, desc=desc, leave=False)

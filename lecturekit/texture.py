@@ -8,14 +8,19 @@
 """
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 import torch.nn.functional as F
 
 from .color import match_histogram as _match_histogram
-from .inversion import initial_image
-from .losses import gram_loss, gram_matrix, tv_loss
+from .checks import (check_image_size, check_layer_weights, check_positive, check_range, check_size, check_steps,
+                     check_weight)
+from .images import load_image, resize
+from .losses import GramTargets, summed
 from .models import Backbone, load_backbone
-from .optimize import Result, optimize_image
+from .optimize import Result, RunControls, initial_image, optimize_stages
+from .prior import PLAIN, ImagePrior, resolve
 
 
 def _gaussian(window: int) -> torch.Tensor:
@@ -35,6 +40,9 @@ def efros_leung(sample: torch.Tensor, out_size: int | tuple[int, int], window: i
     """
     if window % 2 == 0 or window < 3:
         raise ValueError("window must be an odd number >= 3")
+    sample = load_image(sample)  # any image source
+    out_size = check_size(out_size, "out_size", allow_none=False, allow_pair=True, minimum=3)
+    check_range("tolerance", tolerance, minimum=0)
     H, W = (out_size, out_size) if isinstance(out_size, int) else out_size
     s = sample[0].float().cpu()
     h, w = s.shape[-2:]
@@ -84,63 +92,63 @@ def _place_seed(s, out, filled, source, r, gen, size: int = 3) -> None:
             source[oy + i, ox + j] = torch.tensor([sy + i, sx + j])
 
 
-def gram_targets(backbone: Backbone, image: torch.Tensor, layers: list[str]) -> dict[str, torch.Tensor]:
-    """{layer: Gram matrix (1, C, C)} of `image`, normalized by HW so that sizes may differ."""
-    with torch.no_grad():
-        feats = backbone.features(image, layers)
-    return {layer: gram_matrix(feats[layer], "hw") for layer in layers}
+def texture_loss(features, targets: GramTargets, prior: ImagePrior = PLAIN):
+    """Loss image -> {"texture", "tv", "tv_chroma", "texture:<layer>" per layer} for `optimize_image`.
 
-
-def texture_loss(backbone: Backbone, targets: dict[str, torch.Tensor], weights: dict[str, float],
-                 tv_weight: float = 0.0):
-    """Loss image -> {"texture", "tv", "texture:<layer>" per layer} for `optimize_image`.
-
-    Each layer's term is Σ(G − A)² / ΣA², so layers of different magnitude weigh alike.
+    features: (image, layers) -> features, the same function that built `targets`.
     """
-    scales = {layer: a.pow(2).sum() for layer, a in targets.items()}
-
     def loss_fn(x: torch.Tensor) -> dict:
-        feats = backbone.features(x, list(targets))
-        terms = {f"texture:{layer}": weights[layer] * gram_loss(gram_matrix(feats[layer], "hw"), a, scales[layer])
-                 for layer, a in targets.items()}
-        out = {"texture": sum(terms.values())}
-        if tv_weight:
-            out["tv"] = tv_weight * tv_loss(x)
-        return {**out, **terms}
+        terms = targets.terms(features(x, targets.layers))
+        return {"texture": summed(terms, "texture"), **prior.penalty(x), **terms}
     return loss_fn
 
 
-def synthesize_texture(sample: torch.Tensor, backbone: Backbone | str | None = None, layers=None,
+def synthesize_texture(sample, backbone: Backbone | str | None = None, layers=None,
                        layer_weights=None, size: int | tuple[int, int] | None = None, steps: int = 150,
                        optimizer: str = "lbfgs", seed: int | None = None, match_histogram: bool = False,
-                       tv_weight: float = 0.0, lr: float | None = None, progress: bool = True,
-                       snapshots=(), callback=None, should_stop=None) -> Result:
+                       tv_weight: float | None = None, lr: float | None = None, prior="default",
+                       progress: bool = True, snapshots=(), callback=None, should_stop=None) -> Result:
     """Gatys's neural texture: an image whose Gram matrices match `sample`'s (1, 3, h, w) in [0, 1].
 
     Args:
+        sample: any image source (path, registered name, tensor, ...).
         layers: layers whose Grams are matched (None: backbone.defaults.texture_layers).
         layer_weights: one weight per layer (None: equal).
         size: output size, an int (square) or (H, W); may be larger than the sample. None: the sample's.
         match_histogram: afterwards, match each colour channel's histogram to the sample's
             (as in the DeepTextures code), which removes colour casts.
-        tv_weight: a small TV term smooths the high-frequency speckle.
+        tv_weight: the prior's luminance TV weight (None: the prior's own).
+        prior: "default" (2x view, luminance and chroma TV, coarse-to-fine), "plain", a dict of
+            overrides or an ImagePrior (see `lecturekit.prior`).
     """
+    sample = check_image_size(load_image(sample), "sample")  # bad parameters fail before any work
+    size, steps = check_size(size, allow_pair=True), check_steps(steps)
+    check_weight("tv_weight", tv_weight, allow_none=True)
+    check_positive("lr", lr, allow_none=True)
     backbone = load_backbone(backbone)
     layers = list(layers or backbone.defaults.texture_layers)
+    layer_weights = check_layer_weights(layer_weights, layers, "layer_weights")
     weights = dict(zip(layers, layer_weights or [1.0] * len(layers)))
-    device = backbone.mean.device
-    sample = sample.to(device).float()
-    if size is None:
-        size = tuple(sample.shape[-2:])
-    elif isinstance(size, int):
-        size = (size, size)
-    targets = gram_targets(backbone, sample, layers)
-    x0 = initial_image(torch.empty(1, 3, *size, device=device), "noise", seed, noise_std=0.2)
-    result = optimize_image(texture_loss(backbone, targets, weights, tv_weight), x0, optimizer=optimizer,
-                            steps=steps, lr=lr, progress=progress, snapshots=snapshots, desc="texture",
-                            callback=callback, should_stop=should_stop)
+    sample = load_image(sample).to(backbone.mean.device)
+    final = tuple(sample.shape[-2:]) if size is None else (size, size) if isinstance(size, int) else tuple(size)
+    prior = resolve(prior, "texture")
+    if tv_weight is not None:
+        prior = dataclasses.replace(prior, tv=tv_weight)
+    sizes = prior.stage_sizes(max(final))
+    features = lambda x, ls: backbone.features(prior.view(x), ls)  # noqa: E731
+    targets = GramTargets(features, [sample], layers, weights, prefix="texture")
+
+    def make_stage(side: int, previous):
+        shape = tuple(max(1, round(d * side / max(final))) for d in final)
+        x0 = (initial_image(torch.empty(1, 3, *shape, device=sample.device), "noise", seed, noise_std=0.2)
+              if previous is None else resize(previous, shape))
+        return texture_loss(features, targets, prior), x0
+
+    result = optimize_stages(make_stage, sizes, prior.stage_steps(steps, len(sizes)),
+                             RunControls(progress, callback, should_stop, tuple(snapshots)), desc="texture",
+                             optimizer=optimizer, lr=lr)
     if match_histogram:
         result.image = _match_histogram(result.image, sample)
-    result.config.update(layers=layers, layer_weights=list(weights.values()), size=list(size), seed=seed,
-                         match_histogram=match_histogram, tv_weight=tv_weight)
+    result.config.update(layers=layers, layer_weights=list(weights.values()), size=list(final), seed=seed,
+                         match_histogram=match_histogram, prior=dataclasses.asdict(prior), sizes=sizes)
     return result

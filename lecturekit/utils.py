@@ -35,3 +35,11 @@ def pick_device(prefer: str | None = None) -> torch.device:
 def in_ci() -> bool:
     """True when the CI environment variable is set (notebooks then print that they run as in CI)."""
     return os.environ.get("CI", "").lower() not in ("", "0", "false")
+
+
+def progress_bar(total: int, show: bool = True, desc: str = ""):
+    """A tqdm bar over `total` steps, or None when `show` is False or in CI (nbval compares outputs)."""
+    if not show or in_ci():
+        return None
+    from tqdm.auto import tqdm
+    return tqdm(total=total, desc=desc, leave=False)

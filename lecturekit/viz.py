@@ -8,6 +8,27 @@ import numpy as np
 import torch
 
 
+PROJECTOR = {"figure.dpi": 150, "savefig.dpi": 150, "font.size": 12, "axes.titlesize": 14,
+             "figure.titlesize": 15, "axes.labelsize": 12, "legend.fontsize": 11}
+MAX_COLUMNS = 4  # more panels a row cannot be read from the back of a room
+
+
+def projector_style() -> None:
+    """Figures a projector can show: 150 dpi, 14 pt titles (applied when `viz` is imported)."""
+    plt.rcParams.update(PROJECTOR)
+
+
+projector_style()
+
+
+def layer_label(backbone, layer: str, image_side: int = 256) -> str:
+    """"stage3 · 80 ch · 1/16": the layer's name, channels and stride, for figure titles."""
+    with torch.no_grad():
+        x = torch.zeros(1, 3, image_side, image_side, device=backbone.mean.device)
+        f = backbone.features(x, layer)[layer]
+    return f"{layer} · {f.shape[1]} ch · 1/{max(1, round(image_side / f.shape[-1]))}"
+
+
 def to_numpy(x: torch.Tensor) -> np.ndarray:
     """(1, 3, H, W) or (3, H, W) in [0, 1] -> (H, W, 3) float array for imshow."""
     x = x.detach().float().cpu()
@@ -17,9 +38,10 @@ def to_numpy(x: torch.Tensor) -> np.ndarray:
 
 
 def show_images(images: Sequence[torch.Tensor] | dict, titles: Sequence[str] | None = None, ncols: int | None = None,
-                size: float = 3.0, suptitle: str | None = None, credits: str | None = None):
+                size: float = 3.2, suptitle: str | None = None, credits: str | None = None):
     """A grid of images (each (1, 3, H, W) in [0, 1]) with titles; a dict maps titles to images.
 
+    At most MAX_COLUMNS a row; `size` is a panel's width in inches (3.2 in at 150 dpi = 480 px).
     `credits` is printed under the grid. Shows the figure and returns nothing, so that a notebook cell
     ending with this call does not draw it twice.
     """
@@ -27,10 +49,10 @@ def show_images(images: Sequence[torch.Tensor] | dict, titles: Sequence[str] | N
         titles, images = list(images), list(images.values())
     images = list(images)
     n = len(images)
-    ncols = ncols or min(n, 5)
+    ncols = min(ncols or n, MAX_COLUMNS, n)
     nrows = (n + ncols - 1) // ncols
     aspect = images[0].shape[-2] / images[0].shape[-1]
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * aspect * nrows + (0.4 if titles else 0)),
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * aspect * nrows + (0.6 * nrows if titles else 0)),
                              squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
@@ -38,11 +60,11 @@ def show_images(images: Sequence[torch.Tensor] | dict, titles: Sequence[str] | N
         ax = axes.flat[i]
         ax.imshow(to_numpy(img))
         if titles is not None and i < len(titles):
-            ax.set_title(titles[i], fontsize=10)
+            ax.set_title(titles[i])
     if suptitle:
         fig.suptitle(suptitle)
     if credits:
-        fig.text(0.01, 0.0, credits, fontsize=7, va="top", ha="left", color="0.3")
+        fig.text(0.01, 0.0, credits, fontsize=9, va="top", ha="left", color="0.3")
     fig.tight_layout()
     plt.show()
 

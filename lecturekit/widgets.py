@@ -12,6 +12,7 @@ Tests call the compute functions (`dream_view`, `style_view`, ...) and `Explorer
 """
 from __future__ import annotations
 
+import io
 import threading
 import time
 from typing import Callable
@@ -29,7 +30,7 @@ def dream_view(image, backbone=None, *, layer: str, steps: int = 10, octaves: in
     """DeepDream of `image` at one layer; returns (1, 3, H, W) in [0, 1]."""
     from .dream import deepdream
     return deepdream(image, backbone, layers=layer, steps=steps, octaves=octaves, step_size=step_size,
-                     seed=seed, progress=False, callback=callback, should_stop=should_stop)
+                     seed=seed, progress=False, callback=callback, should_stop=should_stop).image
 
 
 def inversion_view(image, backbone=None, *, layer: str, steps: int = 150, tv_weight: float = 10.0,
@@ -52,7 +53,7 @@ def texture_view(sample, backbone=None, *, depth: int = 3, steps: int = 100, see
 
 
 def style_view(content, style, backbone=None, *, style_weight: float = 1e3, content_weight: float = 1.0,
-               content_layer: str | None = None, steps: int = 60, tv_weight: float = 0.0, size: int = 192,
+               content_layer: str | None = None, steps: int = 60, tv_weight: float = 3.0, size: int = 384,
                callback=None, should_stop=None) -> torch.Tensor:
     """Gatys style transfer with the lecture's hyperparameters."""
     from .style import style_transfer
@@ -63,7 +64,7 @@ def style_view(content, style, backbone=None, *, style_weight: float = 1e3, cont
 
 
 def style_blend_view(content, style_a, style_b, backbone=None, *, mix: float = 0.5, steps: int = 60,
-                     size: int = 160, callback=None, should_stop=None) -> torch.Tensor:
+                     size: int = 384, callback=None, should_stop=None) -> torch.Tensor:
     """Gatys style transfer toward the blend (1 − mix)·Gram(style_a) + mix·Gram(style_b)."""
     from .style import style_transfer
     return style_transfer(content, [style_a, style_b], backbone=backbone, style_blend=[1.0 - mix, mix],
@@ -91,9 +92,9 @@ class Explorer:
     """
 
     def __init__(self, compute: Callable, controls: dict, title: str = "", total_steps=None,
-                 live: bool = False, preview_size: int = 384, fixed: dict | None = None):
+                 live: bool = False, preview_size: int = 512, fixed: dict | None = None):
         import ipywidgets as w
-        self.compute, self.controls, self.live = compute, controls, live
+        self.compute, self.controls, self.live, self.title = compute, controls, live, title
         self.fixed = dict(fixed or {})
         self.total_steps = total_steps or (lambda p: p.get("steps", 1))
         self.preview_size = preview_size
@@ -132,6 +133,31 @@ class Explorer:
         if max(img.shape[-2:]) > self.preview_size:
             img = resize(img, self.preview_size)
         return image_bytes(img)
+
+    def caption(self) -> str:
+        """The parameters of the picture shown, e.g. "layer=stage4, steps=8, octaves=3"."""
+        shown = {**{k: v for k, v in self.fixed.items() if isinstance(v, (int, float, str))}, **self.params()}
+        return ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in shown.items())
+
+    def fallback_png(self, min_width: int = 512) -> bytes:
+        """The current result as a PNG for static viewers: at least `min_width` px wide, captioned."""
+        from PIL import Image, ImageDraw, ImageFont
+        from matplotlib import font_manager
+
+        from .images import to_pil
+        img = to_pil(self.result)
+        if img.width < min_width:
+            img = img.resize((min_width, round(img.height * min_width / img.width)), Image.BICUBIC)
+        font = ImageFont.truetype(font_manager.findfont("DejaVu Sans"), 16)
+        lines = [self.title, self.caption()] if self.title else [self.caption()]
+        canvas = Image.new("RGB", (img.width, img.height + 24 * len(lines) + 8), "white")
+        canvas.paste(img, (0, 0))
+        draw = ImageDraw.Draw(canvas)
+        for i, line in enumerate(lines):
+            draw.text((6, img.height + 4 + 24 * i), line, fill=(40, 40, 40), font=font)
+        buf = io.BytesIO()
+        canvas.save(buf, format="PNG")
+        return buf.getvalue()
 
     def _show(self, img: torch.Tensor) -> None:
         self.image.value = self._preview(img)
@@ -207,7 +233,7 @@ class Explorer:
         bundle = self.widget._repr_mimebundle_(include=include, exclude=exclude) or {}
         data = bundle[0] if isinstance(bundle, tuple) else bundle
         data = dict(data)
-        data["image/png"] = self._preview(self.result)
+        data["image/png"] = self.fallback_png()
         data["text/plain"] = f"<{type(self).__name__}: {self.status.value}>"
         return data
 
@@ -258,7 +284,7 @@ def texture_explorer(sample, backbone=None, steps: int = 80, depth: int = 3):
     return Explorer(texture_view, controls, "Neural texture", fixed=dict(sample=sample, backbone=bb))
 
 
-def style_explorer(content, style, backbone=None, steps: int = 40, size: int = 192, layers=None):
+def style_explorer(content, style, backbone=None, steps: int = 60, size: int = 384, layers=None):
     """Content/style weights on log scales, content layer, iterations and TV weight."""
     import ipywidgets as w
     from .models import load_backbone
@@ -271,13 +297,13 @@ def style_explorer(content, style, backbone=None, steps: int = 40, size: int = 1
                                                    description="content weight α", **_SLIDER),
                 "content_layer": _layer_dropdown(layers, default_layer, "content layer"),
                 "steps": w.IntSlider(value=steps, min=10, max=300, step=10, description="iterations", **_SLIDER),
-                "tv_weight": w.FloatLogSlider(value=1e-3, base=10, min=-4, max=1, description="TV weight",
+                "tv_weight": w.FloatLogSlider(value=3.0, base=10, min=-2, max=3, description="TV weight",
                                               **_SLIDER)}
     return Explorer(style_view, controls, "Neural style transfer",
                     fixed=dict(content=content, style=style, backbone=bb, size=size))
 
 
-def style_blend_explorer(content, style_a, style_b, backbone=None, steps: int = 60, size: int = 160):
+def style_blend_explorer(content, style_a, style_b, backbone=None, steps: int = 60, size: int = 384):
     """A 0..1 slider between two styles for optimization-based style transfer."""
     import ipywidgets as w
     from .models import load_backbone
@@ -289,7 +315,7 @@ def style_blend_explorer(content, style_a, style_b, backbone=None, steps: int = 
                     fixed=dict(content=content, style_a=style_a, style_b=style_b, backbone=bb, size=size))
 
 
-def blend_explorer(net, image, size: int = 256):
+def blend_explorer(net, image, size: int = 512):
     """A conditional fast-style net: two style dropdowns and a live mixing slider."""
     import ipywidgets as w
     names = getattr(net, "styles", None) or [f"style {i}" for i in range(net.n_styles)]

@@ -95,11 +95,17 @@ def browser():
         b.close()
 
 
+VISIBLE = ".jp-NotebookPanel:not(.lm-mod-hidden)"  # the notebook on screen
+
+
 def _open(browser, base, token, name):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(f"{base}/lab/tree/{name}?token={token}", wait_until="domcontentloaded")
+    # a workspace of its own, reset: otherwise JupyterLab restores the previous test's notebook in a hidden
+    # tab, and "Run All" or the locators may act on that one
+    workspace = Path(name).stem.replace("_", "-")
+    page.goto(f"{base}/lab/workspaces/{workspace}/tree/{name}?reset&token={token}", wait_until="domcontentloaded")
     page.wait_for_selector(".jp-Notebook", timeout=120_000)
     deadline = time.time() + 120
     while time.time() < deadline and not _kernels(base, token):
@@ -120,7 +126,7 @@ def _run_all(page, base, token, timeout_s: int) -> None:
     deadline, idle_since = time.time() + timeout_s, None
     while time.time() < deadline:
         idle = all(k["execution_state"] == "idle" for k in _kernels(base, token))
-        queued = page.locator(".jp-InputArea-prompt:has-text('[*]')").count()
+        queued = page.locator(f"{VISIBLE} .jp-InputArea-prompt:has-text('[*]')").count()
         if idle and queued == 0:
             idle_since = idle_since or time.time()
             if time.time() - idle_since > 4:
@@ -138,7 +144,7 @@ def _no_error_output(page) -> None:
 
 
 def _explorer(page, title):
-    box = page.locator(".widget-vbox", has=page.locator(f"b:text-is('{title}')")).last
+    box = page.locator(f"{VISIBLE} .widget-vbox", has=page.locator(f"b:text-is('{title}')")).last
     box.scroll_into_view_if_needed()
     return box
 

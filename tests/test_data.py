@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 import lecturekit as lk
-from lecturekit import data
+from lecturekit import data, registry
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = ROOT.parent / "shared" / "data" / "MANIFEST.tsv"
@@ -44,7 +44,7 @@ def test_hash_mismatch_is_reported(tmp_path, monkeypatch):
 def test_offline_missing_image_says_what_to_do(tmp_path, monkeypatch):
     monkeypatch.setenv("LECTUREKIT_DATA", str(tmp_path))
     monkeypatch.setenv("LECTUREKIT_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(data, "_download", lambda e: (_ for _ in ()).throw(
+    monkeypatch.setattr(registry, "_download", lambda e: (_ for _ in ()).throw(
         FileNotFoundError(f"Image {e.name!r} ({e.file}) is not on this machine; put it in LECTUREKIT_DATA")))
     with pytest.raises(FileNotFoundError, match="starry_night.jpg.*LECTUREKIT_DATA"):
         data.path("starry_night")

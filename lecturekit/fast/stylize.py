@@ -1,13 +1,16 @@
 """Using trained fast-style networks: load, stylize, list, save and export."""
 from __future__ import annotations
 
+import inspect
 import json
+import re
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from .transformer_net import NORMS, TransformerNet
+from .registry import ARCHITECTURES, DEFAULT_ARCH, build
+from .transformer_net import TransformerNet
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent.parent / "data" / "fast_styles"
 
@@ -43,37 +46,100 @@ def save_fast_style(net: TransformerNet, path: str | Path, styles: list[str], ha
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     sd = {k: (v.half() if half and v.is_floating_point() else v) for k, v in net.state_dict().items()}
-    torch.save({"state_dict": sd, "config": net.config, "styles": list(styles),
+    torch.save({"state_dict": sd, "config": {**net.config, "styles": list(styles)}, "styles": list(styles),
                 "training": json.dumps(training_config, default=str)}, path)
     return path
 
 
 def load_checkpoint_file(path: str | Path) -> dict:
-    """Read a checkpoint safely (weights_only); corrupt or foreign files raise CheckpointError."""
+    """Read a checkpoint safely (weights_only=True: tensors and plain data only, never code).
+
+    A missing file raises FileNotFoundError; an empty, corrupt, foreign or unsafe one CheckpointError,
+    each saying which in its own words.
+    """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"No fast-style checkpoint at {path}. Known styles: {', '.join(list_styles())}")
+    if path.is_dir():
+        raise CheckpointError(f"{path} is a folder, not a checkpoint file.")
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if not head:
+        raise CheckpointError(f"{path} is empty (0 bytes): not a checkpoint. Save or download it again.")
+    if not head.startswith((b"PK\x03\x04", b"\x80")):  # torch.save's zip archive, or its legacy pickle
+        raise CheckpointError(f"{path} is not a readable checkpoint: it is not a file written by torch.save.")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # pickle errors, zip errors, truncated files
-        raise CheckpointError(f"{path} is not a readable checkpoint (corrupt or truncated?): {e}") from None
+        raise CheckpointError(_load_failure(path, e)) from None
     if not isinstance(ckpt, dict) or "state_dict" not in ckpt or "config" not in ckpt:
         raise CheckpointError(f"{path} is not a lecturekit fast-style checkpoint (no state_dict/config).")
     return ckpt
 
 
+def _load_failure(path: Path, e: Exception) -> str:
+    """Why torch.load failed, in our words: an unsafe pickle, or a corrupt file (torch's own advice to
+    retry with weights_only=False is wrong for a corrupt file and dangerous for a malicious one)."""
+    text = str(e)
+    unsafe = re.search(r"GLOBAL (\S+)", text)
+    if unsafe:
+        return (f"{path} was refused: it holds Python objects ({unsafe.group(1)}) that could run code when "
+                "loaded, and lecturekit loads only tensors and plain data. Use a checkpoint saved by lecturekit.")
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not re.search(
+        r"weights.only|Weights only|documentation|file an issue", ln, re.IGNORECASE)]
+    reason = lines[0].split(". ")[0].rstrip(".") if lines else type(e).__name__
+    return f"{path} is not a readable checkpoint: it is corrupt or truncated ({reason}). Save or download it again."
+
+
+def _check_config(cfg, path) -> None:
+    """CheckpointError unless `cfg` is a dict of options that its architecture knows."""
+    arch = cfg.get("arch", DEFAULT_ARCH) if isinstance(cfg, dict) else DEFAULT_ARCH
+    if arch not in ARCHITECTURES:
+        raise CheckpointError(f"{path} was saved for the architecture {arch!r}; this lecturekit knows "
+                              f"{', '.join(sorted(ARCHITECTURES))}.")
+    params = inspect.signature(ARCHITECTURES[arch]).parameters
+    valid = sorted({"arch", "styles", *params})
+    if not isinstance(cfg, dict):
+        raise CheckpointError(f"{path}: its config is a {type(cfg).__name__}, not a dict with the keys "
+                              f"{', '.join(valid)}.")
+    unknown = sorted(set(cfg) - set(valid))
+    if unknown and not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        raise CheckpointError(f"{path}: unknown config key{'s' * (len(unknown) > 1)} {', '.join(unknown)}; "
+                              f"the valid keys are {', '.join(valid)}.")
+
+
+def _state_dict_mismatch(expected: dict, got: dict, shown: int = 6) -> str:
+    """Which tensors of a state dict differ from a net's: shapes (checkpoint vs. expected), missing, extra."""
+    def listed(items: list[str]) -> str:
+        more = f"; and {len(items) - shown} more" if len(items) > shown else ""
+        return "; ".join(items[:shown]) + more
+    shapes = [f"{k} {tuple(got[k].shape)} vs {tuple(v.shape)}" for k, v in expected.items()
+              if k in got and tuple(got[k].shape) != tuple(v.shape)]
+    missing = [k for k in expected if k not in got]
+    extra = [k for k in got if k not in expected]
+    parts = [f"{len(shapes)} tensors differ in shape (checkpoint vs. expected): {listed(shapes)}" if shapes else "",
+             f"{len(missing)} missing: {listed(missing)}" if missing else "",
+             f"{len(extra)} unexpected: {listed(extra)}" if extra else ""]
+    return ". ".join(p for p in parts if p)
+
+
 def net_from_checkpoint(ckpt: dict, path: str | Path = "checkpoint") -> TransformerNet:
-    """Build the TransformerNet a checkpoint describes and load its weights (as float32)."""
+    """Build the net a checkpoint describes (its config names the architecture) and load its weights
+    as float32. A config or weights that do not fit raise CheckpointError saying what differs."""
     cfg = ckpt["config"]
-    if cfg.get("norm") not in NORMS:
-        raise CheckpointError(f"{path}: unknown normalization {cfg.get('norm')!r}")
-    net = TransformerNet(**cfg)
-    sd = {k: v.float() if v.is_floating_point() else v for k, v in ckpt["state_dict"].items()}
+    _check_config(cfg, path)
     try:
-        net.load_state_dict(sd)
-    except RuntimeError as e:
-        raise CheckpointError(f"{path} was saved for another architecture than {cfg}: "
-                              f"{str(e).splitlines()[0]}") from None
+        net = build(cfg)
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{path}: its config {cfg} does not describe a valid net: {e}") from None
+    sd = ckpt["state_dict"]
+    if not isinstance(sd, dict) or not all(isinstance(v, torch.Tensor) for v in sd.values()):
+        raise CheckpointError(f"{path}: its state_dict is not a dict of tensors.")
+    sd = {k: v.float() if v.is_floating_point() else v for k, v in sd.items()}
+    mismatch = _state_dict_mismatch(net.state_dict(), sd)
+    if mismatch:
+        raise CheckpointError(f"{path} was saved for another architecture than {cfg}: {mismatch}.")
+    net.load_state_dict(sd)
     return net.eval()
 
 
@@ -92,7 +158,7 @@ def load_fast_style(name: str, device: str | torch.device | None = None) -> Tran
         raise FileNotFoundError(f"No shipped fast-style net named {name!r}. Known: {', '.join(list_styles())}")
     ckpt = load_checkpoint_file(path)
     net = net_from_checkpoint(ckpt, path)
-    net.styles = list(ckpt.get("styles", []))
+    net.styles = list(ckpt["config"].get("styles") or ckpt.get("styles") or net.styles)
     net.training_config = json.loads(ckpt.get("training", "{}") or "{}")
     for p in net.parameters():
         p.requires_grad_(False)

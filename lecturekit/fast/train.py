@@ -12,17 +12,19 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
+from torch import nn
 
+from .. import checks
 from ..images import load_image, resize
-from ..losses import content_loss, gram_loss, gram_matrix, tv_loss
+from ..losses import ContentTargets, GramTargets, summed, tv_loss
 from ..models import Backbone, load_backbone
-from ..utils import in_ci
+from .fit import checkpoint_hook, fit, progress_hook
 from .stylize import CheckpointError, load_checkpoint_file, net_from_checkpoint, save_fast_style
 from .transformer_net import TransformerNet
 
@@ -79,26 +81,21 @@ def folder_images(folder: str | Path, max_size: int = 512, limit: int | None = N
     return [load_image(p, max_size=max_size) for p in files[:limit]]
 
 
-def _style_targets(backbone: Backbone, styles: list[torch.Tensor], layers: list[str], size: int):
-    targets = []
-    with torch.no_grad():
-        for s in styles:
-            f = backbone.features(resize(s, size), layers)
-            grams = {k: gram_matrix(f[k], "hw") for k in layers}
-            targets.append({k: (g, g.pow(2).sum()) for k, g in grams.items()})
-    return targets
+def style_terms(backbone: Backbone, styles: list[torch.Tensor], layers: list[str], size: int) -> list[GramTargets]:
+    """One Gram style term per style, from the painting resized to the training crop size."""
+    features = lambda x, ls: backbone.features(x, ls)  # noqa: E731
+    return [GramTargets(features, [resize(s, size)], layers) for s in styles]
 
 
-def perceptual_loss(backbone, y, x, target, content_layers, style_layers, weights) -> dict:
-    """{"content", "style", "tv"} of outputs y against inputs x and one style's Gram targets."""
+def perceptual_loss(backbone: Backbone, y: torch.Tensor, x: torch.Tensor, style: GramTargets,
+                    content_layers: list[str], weights: tuple[float, float, float]) -> dict:
+    """{"content", "style", "tv"} of outputs y (N, 3, H, W) against inputs x and one style's term."""
     cw, sw, tw = weights
-    fy = backbone.features(y, list(dict.fromkeys(content_layers + style_layers)))
-    with torch.no_grad():
-        fx = backbone.features(x, content_layers)
-    c = sum(content_loss(fy[k], fx[k]) for k in content_layers)
-    s = sum(gram_loss(gram_matrix(fy[k], "hw"), a.expand(y.shape[0], -1, -1), scale * y.shape[0])
-            for k, (a, scale) in target.items())
-    return {"content": cw * c, "style": sw * s, "tv": tw * tv_loss(y)}
+    features = lambda im, ls: backbone.features(im, ls)  # noqa: E731
+    fy = features(y, list(dict.fromkeys(content_layers + style.layers)))
+    content = ContentTargets(features, x, content_layers)
+    return {"content": summed(content.terms(fy, cw), "content"), "style": summed(style.terms(fy, sw), "style"),
+            "tv": tw * tv_loss(y)}
 
 
 def saturation_penalty(logits: torch.Tensor, limit: float = 4.0) -> torch.Tensor:
@@ -114,82 +111,117 @@ def _dist_info():
     return world, rank
 
 
-def train_fast_style(styles: list[torch.Tensor], content=None, backbone: Backbone | str | None = None,
-                     steps: int = 1000, batch_size: int = 4, size: int = 256, content_weight: float = 1.0,
-                     style_weight: float = 10.0, tv_weight: float = 1.0, lr: float = 1e-3,
-                     checkpoint_every: int | None = None, checkpoint_path: str | Path | None = None,
-                     seed: int = 0, norm: str = "instance", width: int = 32, net: TransformerNet | None = None,
-                     content_layers=None, style_layers=None, style_names=None, progress: bool = True,
-                     callback=None, device=None, saturation_weight: float = 1.0):
+@dataclass(frozen=True)
+class TrainConfig:
+    """The options of one fast-style training, validated once; saved with the net.
+
+    steps, batch_size, size (crop side), lr: Adam's budget. content_weight, style_weight, tv_weight,
+    saturation_weight: the loss (`perceptual_loss` + `saturation_penalty`, which keeps the pre-sigmoid
+    outputs within ±4: without it a short training learns to paint fully saturated blobs).
+    norm, width: the TransformerNet (more than one style forces "conditional").
+    checkpoint_path, checkpoint_every: a resumable checkpoint. style_names: the styles' names.
+    """
+
+    steps: int = 1000
+    batch_size: int = 4
+    size: int = 256
+    content_weight: float = 1.0
+    style_weight: float = 10.0
+    tv_weight: float = 1.0
+    saturation_weight: float = 1.0
+    lr: float = 1e-3
+    seed: int = 0
+    norm: str = "instance"
+    width: int = 32
+    content_layers: tuple[str, ...] | None = None
+    style_layers: tuple[str, ...] | None = None
+    style_names: tuple[str, ...] | None = None
+    checkpoint_path: str | None = None
+    checkpoint_every: int | None = None
+
+    def __post_init__(self):
+        checks.check_steps(self.steps)
+        checks.check_steps(self.batch_size, "batch_size")
+        checks.check_size(self.size, allow_none=False)
+        for name in ("content_weight", "style_weight", "tv_weight", "saturation_weight"):
+            checks.check_weight(name, getattr(self, name))
+        checks.check_positive("lr", self.lr)
+        for name in ("content_layers", "style_layers", "style_names"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, tuple(getattr(self, name)))
+        if self.checkpoint_path is not None:
+            object.__setattr__(self, "checkpoint_path", str(self.checkpoint_path))
+
+
+def train_fast_style(styles: list[torch.Tensor], content=None, backbone: Backbone | str | None = None, *,
+                     net: nn.Module | None = None, progress: bool = True, callback=None, device=None,
+                     **options):
     """Train a TransformerNet for `styles` (list of (1, 3, h, w) in [0, 1]); returns (net, history).
 
     content: a folder of images, a list of image tensors, or None for `default_training_images()`.
-    With more than one style the net uses conditional instance norm. A checkpoint at
-    `checkpoint_path` from an earlier, stopped run is resumed (its step, optimizer and history).
-    `saturation_weight` penalizes pre-sigmoid outputs beyond ±4: without it a short training can learn
-    to paint fully saturated blobs (seen in a corner of every style of a 4-style net).
+    options: the fields of `TrainConfig` (steps=1000, batch_size=4, size=256, ...). With more than one
+    style the net uses conditional instance norm. A checkpoint at `checkpoint_path` from an earlier,
+    stopped run is resumed (its step, optimizer and history). callback(step, history) after each step.
     """
+    cfg = TrainConfig(**options)
     world, rank = _dist_info()
-    torch.manual_seed(seed)
+    torch.manual_seed(cfg.seed)
     backbone = load_backbone(backbone, device=device)
     device = backbone.mean.device
-    content_layers = list(content_layers or backbone.defaults.content_layers)
-    style_layers = list(style_layers or backbone.defaults.style_layers)
-    images = (folder_images(content) if isinstance(content, (str, Path)) else
-              list(content) if content is not None else default_training_images())
-    data = CropDataset(images, size, seed=seed + 1000 * rank)
-    if len(styles) > 1:
-        norm = "conditional"
-    net = net or TransformerNet(norm=norm, n_styles=len(styles) if norm == "conditional" else 1, width=width)
-    net = net.to(device).train()
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
-    history = {"content": [], "style": [], "tv": [], "saturation": [], "total": [], "seconds": []}
-    start_step = 0
-    if checkpoint_path and Path(checkpoint_path).exists():
-        start_step, history = _resume(checkpoint_path, net, opt)
+    content_layers = list(cfg.content_layers or backbone.defaults.content_layers)
+    style_layers = list(cfg.style_layers or backbone.defaults.style_layers)
+    names = list(cfg.style_names or [f"style {i}" for i in range(len(styles))])
+    net = (net or _new_net(cfg, names)).to(device).train()
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    start, history = 0, None
+    if cfg.checkpoint_path and Path(cfg.checkpoint_path).exists():
+        start, history = _resume(cfg.checkpoint_path, net, opt)
     model = torch.nn.parallel.DistributedDataParallel(net) if world > 1 else net
-    targets = _style_targets(backbone, [s.to(device) for s in styles], style_layers, size)
-    rng = random.Random(seed)
-    t0 = time.perf_counter()
-    bar = _bar(steps - start_step, progress and rank == 0)
-    for step in range(start_step + 1, steps + 1):
-        k = rng.randrange(len(styles))
-        x = data.sample(batch_size).to(device)
-        z = model(x, k, logits=True)
-        y = torch.sigmoid(z)
-        terms = perceptual_loss(backbone, y, x, targets[k], content_layers, style_layers,
-                                (content_weight, style_weight, tv_weight))
-        if saturation_weight:
-            terms["saturation"] = saturation_weight * saturation_penalty(z)
-        total = sum(terms.values())
-        if not torch.isfinite(total):
-            raise FloatingPointError(f"Loss became {float(total)} at step {step}; lower lr or the weights.")
-        opt.zero_grad(set_to_none=True)
-        total.backward()
-        opt.step()
-        for name, v in {**terms, "total": total}.items():
-            history[name].append(float(v.detach()))
-        history["seconds"].append(time.perf_counter() - t0)
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix(loss=f"{history['total'][-1]:.3g}", refresh=False)
-        if callback is not None:
-            callback(step, history)
-        if rank == 0 and checkpoint_path and checkpoint_every and step % checkpoint_every == 0:
-            _save_checkpoint(checkpoint_path, net, opt, step, history)
-    if bar is not None:
-        bar.close()
-    if rank == 0 and checkpoint_path:
-        _save_checkpoint(checkpoint_path, net, opt, steps, history)
-    net.style_names = list(style_names or [f"style{i}" for i in range(len(styles))])
+    targets = style_terms(backbone, [s.to(device) for s in styles], style_layers, cfg.size)
+    loss = _training_loss(backbone, targets, content_layers, cfg, random.Random(cfg.seed))
+    hooks = [progress_hook(cfg.steps - start, progress and rank == 0)]
+    if callback is not None:
+        hooks.append(lambda step, _net, hist: callback(step, hist))
+    if rank == 0 and cfg.checkpoint_path:
+        hooks.append(checkpoint_hook(lambda step, hist: _save_checkpoint(cfg.checkpoint_path, net, opt, step, hist),
+                                     cfg.checkpoint_every))
+    try:
+        history = fit(model, loss, _batches(content, cfg, rank, device), opt, cfg.steps, hooks, start, history)
+    finally:
+        hooks[0].close()
+    if rank == 0 and cfg.checkpoint_path:
+        _save_checkpoint(cfg.checkpoint_path, net, opt, cfg.steps, history)
+    if hasattr(net, "styles"):
+        net.styles = names
     return net.eval(), history
 
 
-def _bar(total, show):
-    if not show or in_ci():
-        return None
-    from tqdm.auto import tqdm
-    return tqdm(total=total, desc="training", leave=False)
+def _new_net(cfg: TrainConfig, names: list[str]) -> TransformerNet:
+    norm = "conditional" if len(names) > 1 else cfg.norm
+    return TransformerNet(norm=norm, n_styles=len(names) if norm == "conditional" else 1, width=cfg.width,
+                          styles=names if norm == "conditional" or len(names) == 1 else None)
+
+
+def _batches(content, cfg: TrainConfig, rank: int, device):
+    """An endless iterator of (batch_size, 3, size, size) random crops of the training images."""
+    images = (folder_images(content) if isinstance(content, (str, Path)) else
+              list(content) if content is not None else default_training_images())
+    data = CropDataset(images, cfg.size, seed=cfg.seed + 1000 * rank)
+    while True:
+        yield data.sample(cfg.batch_size).to(device)
+
+
+def _training_loss(backbone, targets: list[GramTargets], content_layers, cfg: TrainConfig, rng: random.Random):
+    """loss(net, x): one style drawn per batch (Dumoulin et al.), the perceptual loss and the penalty."""
+    def loss(net, x):
+        k = rng.randrange(len(targets))
+        z = net(x, k, logits=True)
+        terms = perceptual_loss(backbone, torch.sigmoid(z), x, targets[k], content_layers,
+                                (cfg.content_weight, cfg.style_weight, cfg.tv_weight))
+        if cfg.saturation_weight:
+            terms["saturation"] = cfg.saturation_weight * saturation_penalty(z)
+        return terms
+    return loss
 
 
 def _save_checkpoint(path, net, opt, step, history) -> None:
@@ -208,8 +240,7 @@ def _resume(path, net, opt):
     net.load_state_dict(net_from_checkpoint(ckpt, path).state_dict())
     if "optimizer" in ckpt:
         opt.load_state_dict(ckpt["optimizer"])
-    return int(ckpt.get("step", 0)), ckpt.get("history", {"content": [], "style": [], "tv": [], "saturation": [],
-                                                          "total": [], "seconds": []})
+    return int(ckpt.get("step", 0)), ckpt.get("history") or {}
 
 
 def main(argv=None) -> None:
@@ -234,8 +265,9 @@ def main(argv=None) -> None:
     a = p.parse_args(argv)
     names = [Path(s).stem if Path(s).exists() else s for s in a.style]
     styles = [load_image(s) if Path(s).exists() else data.load(s) for s in a.style]
-    net, hist = train_fast_style(styles, a.content, a.backbone, a.steps, a.batch_size, a.size, a.content_weight,
-                                 a.style_weight, a.tv_weight, a.lr, checkpoint_every=max(1, a.steps // 10),
+    net, hist = train_fast_style(styles, a.content, a.backbone, steps=a.steps, batch_size=a.batch_size,
+                                 size=a.size, content_weight=a.content_weight, style_weight=a.style_weight,
+                                 tv_weight=a.tv_weight, lr=a.lr, checkpoint_every=max(1, a.steps // 10),
                                  checkpoint_path=a.checkpoint, seed=a.seed, norm=a.norm, width=a.width,
                                  style_names=names)
     _, rank = _dist_info()

@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .registry import register
+
 NORMS = ("instance", "batch", "conditional")
 
 
@@ -95,12 +97,16 @@ class TransformerNet(nn.Module):
         norm: "instance", "batch" or "conditional".
         n_styles: number of styles (conditional norm only; 1 otherwise).
         width: channels of the first layer (Johnson: 32; 16 is 4x cheaper and ships here).
+        styles: the names of the styles it paints (part of its config, so they travel with it).
     Call as net(x) or, for conditional nets, net(x, style) with style an index, a {index: weight}
     dict or an (N, n_styles) weight tensor.
     """
 
-    def __init__(self, norm: str = "instance", n_styles: int = 1, width: int = 32):
+    def __init__(self, norm: str = "instance", n_styles: int = 1, width: int = 32, styles=None):
         super().__init__()
+        self.styles = [str(s) for s in styles] if styles else [f"style {i}" for i in range(n_styles)]
+        if len(self.styles) != n_styles:
+            raise ValueError(f"{len(self.styles)} style names for a net of {n_styles} styles")
         if norm not in NORMS:
             raise ValueError(f"norm must be one of {NORMS}, not {norm!r}")
         if norm != "conditional" and n_styles != 1:
@@ -116,7 +122,8 @@ class TransformerNet(nn.Module):
 
     @property
     def config(self) -> dict:
-        return dict(norm=self.norm_kind, n_styles=self.n_styles, width=self.width)
+        return dict(arch="transformer_net", norm=self.norm_kind, n_styles=self.n_styles, width=self.width,
+                    styles=list(self.styles))
 
     def style_weights(self, style, batch: int, device) -> torch.Tensor | None:
         """Convex weights (batch, n_styles) from an index, a {index: weight} dict or a tensor."""
@@ -148,3 +155,6 @@ class TransformerNet(nn.Module):
             h = layer(h, w)
         z = self.out(h)
         return z if logits else torch.sigmoid(z)
+
+
+register("transformer_net", TransformerNet)

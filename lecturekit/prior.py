@@ -1,0 +1,137 @@
+"""The image prior: what keeps a pixel optimization from painting speckle.
+
+A CNN's strided convolutions see an image through a coarse grid. Left alone, an optimizer happily puts
+energy into pixel-level patterns that the net barely sees (colour confetti, stride lattices), because
+they are the cheapest way to move a Gram matrix or an activation. The prior has three small pieces:
+
+  1. the **view**: the loss network sees a bilinear 2x upsampling of the image (and a random shift of a
+     few pixels, the jitter). Upsampling low-passes the gradient that reaches the pixels, so strokes
+     become broad and painterly instead of single-pixel speckle;
+  2. **total variation** on luminance and, separately and stronger, on the two chroma channels: real
+     photos and paintings have little fine colour detail, so colour noise is penalized hardest;
+  3. **coarse-to-fine** stages: most steps run at half size, where they are cheap and the layout forms,
+     and the last steps refine at full size.
+
+Every lesson takes `prior=` ("default", "plain" or None, a dict of overrides, or an ImagePrior); the
+plain variant (no view, no TV, one stage) is one argument away, for the "what the prior does" figures.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+MIN_STAGE = 64  # coarse stages smaller than this leave square blobs, so they are dropped
+TV_REFERENCE_SIDE = 256  # TV is measured in units of 1/256 of the image side: the same weight at any size
+
+
+@dataclass(frozen=True)
+class ImagePrior:
+    """The pieces of the prior; the defaults here are the plain (no-prior) variant.
+
+    view_scale: the loss network sees the image upsampled by this factor (1 = the image itself).
+    jitter: largest random shift in pixels of the view at every step (0 = none).
+    tv, chroma_tv: weights of luminance and chroma total variation (see `ycc_tv`).
+    stages: coarse-to-fine sizes as fractions of the final size, e.g. (0.5, 1.0).
+    coarse_steps: the fraction of the step budget spent before the last stage.
+    """
+
+    view_scale: float = 1.0
+    jitter: int = 0
+    tv: float = 0.0
+    chroma_tv: float = 0.0
+    stages: tuple[float, ...] = (1.0,)
+    coarse_steps: float = 0.0
+
+    def view(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """What the loss network sees of (N, 3, H, W): shifted by up to `jitter` px, upsampled."""
+        if self.jitter:
+            dy, dx = torch.randint(-self.jitter, self.jitter + 1, (2,), generator=generator).tolist()
+            x = torch.roll(x, shifts=(dy, dx), dims=(-2, -1))
+        if self.view_scale != 1.0:
+            x = F.interpolate(x, scale_factor=self.view_scale, mode="bilinear", align_corners=False)
+        return x
+
+    def penalty(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """{"tv": ..., "tv_chroma": ...} of (N, 3, H, W) in [0, 1]; only the terms with a weight."""
+        if not (self.tv or self.chroma_tv):
+            return {}
+        lum, chroma = ycc_tv(x)
+        out = {}
+        if self.tv:
+            out["tv"] = self.tv * lum
+        if self.chroma_tv:
+            out["tv_chroma"] = self.chroma_tv * chroma
+        return out
+
+    def stage_sizes(self, size: int) -> list[int]:
+        """Longest sides of the coarse-to-fine stages for a final `size`, smallest first."""
+        coarse = {round(size * f) for f in self.stages if MIN_STAGE <= round(size * f) < size}
+        return sorted(coarse) + [size]
+
+    def stage_steps(self, steps: int, n_stages: int) -> list[int]:
+        """Split `steps` over `n_stages`: `coarse_steps` of them spread over the coarse stages."""
+        if n_stages == 1:
+            return [steps]
+        coarse = min(steps - 1, round(steps * self.coarse_steps))
+        per = [coarse // (n_stages - 1)] * (n_stages - 1)
+        per[-1] += coarse - sum(per)
+        return [max(1, s) for s in per] + [max(1, steps - coarse)]
+
+
+PLAIN = ImagePrior()
+
+# Chosen by measurement (bench/prior_bench.py and bench/results.md) on the lecture images.
+DEFAULTS = {
+    "style": ImagePrior(view_scale=2.0, tv=3.0, chroma_tv=30.0, stages=(0.5, 1.0), coarse_steps=0.95),
+    "texture": ImagePrior(view_scale=2.0, tv=30.0, chroma_tv=30.0, stages=(0.5, 1.0), coarse_steps=0.5),
+    "inversion": ImagePrior(view_scale=1.0, jitter=0, tv=0.0, chroma_tv=16.0),
+    "dream": ImagePrior(view_scale=2.0, jitter=0),
+}
+
+
+def resolve(prior, lesson: str) -> ImagePrior:
+    """The ImagePrior that `prior=` names for `lesson` ("style", "texture", "inversion", "dream").
+
+    "default": the measured default; None or "plain": no prior; a dict: the default with these fields
+    replaced, e.g. {"tv": 0}; an ImagePrior: itself.
+    """
+    if isinstance(prior, ImagePrior):
+        return prior
+    if prior is None or prior == "plain":
+        return PLAIN
+    if prior == "default":
+        return DEFAULTS[lesson]
+    if isinstance(prior, dict):
+        names = {f.name for f in dataclasses.fields(ImagePrior)}
+        unknown = set(prior) - names
+        if unknown:
+            raise ValueError(f"prior has unknown keys {sorted(unknown)}; valid keys: {sorted(names)}")
+        return dataclasses.replace(DEFAULTS[lesson], **prior)
+    raise ValueError(f"prior must be 'default', 'plain', None, a dict or an ImagePrior, not {prior!r}")
+
+
+def rgb_to_ycc(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N, 3, H, W) RGB -> luminance Y (N, 1, H, W) and chroma (B − Y, R − Y) (N, 2, H, W)."""
+    r, g, b = x[:, 0:1], x[:, 1:2], x[:, 2:3]
+    y = 0.299 * r + 0.587 * g + 0.114 * b
+    return y, torch.cat([b - y, r - y], 1)
+
+
+def ycc_tv(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Quadratic total variation of the luminance and of the chroma of (N, 3, H, W) in [0, 1].
+
+    Each is the mean over positions of (Δx² + Δy²), with the differences measured per 1/256 of the
+    image's longest side (multiplied by side/256), so a weight means the same at every image size.
+    """
+    y, c = rgb_to_ycc(x)
+    unit = max(x.shape[-2:]) / TV_REFERENCE_SIDE
+    return _tv2(y) * unit**2, _tv2(c) * unit**2
+
+
+def _tv2(x: torch.Tensor) -> torch.Tensor:
+    dx = x[..., :, 1:] - x[..., :, :-1]
+    dy = x[..., 1:, :] - x[..., :-1, :]
+    return dx.pow(2).mean() + dy.pow(2).mean()

@@ -1,0 +1,71 @@
+"""The image prior's pieces: shapes, identity cases, size independence and gradients that flow."""
+import pytest
+import torch
+
+from lecturekit.prior import DEFAULTS, MIN_STAGE, PLAIN, ImagePrior, resolve, rgb_to_ycc, ycc_tv
+
+
+def test_plain_view_is_the_identity_and_has_no_penalty():
+    x = torch.rand(1, 3, 20, 30)
+    assert torch.equal(PLAIN.view(x), x)
+    assert PLAIN.penalty(x) == {}
+    assert PLAIN.stage_sizes(384) == [384] and PLAIN.stage_steps(200, 1) == [200]
+
+
+def test_view_upsamples_and_jitter_only_shifts():
+    x = torch.rand(2, 3, 16, 24)
+    assert ImagePrior(view_scale=2.0).view(x).shape == (2, 3, 32, 48)
+    g = torch.Generator().manual_seed(0)
+    shifted = ImagePrior(jitter=3).view(x, g)
+    assert shifted.shape == x.shape
+    assert torch.allclose(shifted.sum(), x.sum())  # a roll keeps every pixel
+
+
+def test_ycc_tv_is_zero_on_flat_images_and_separates_chroma_from_luminance():
+    flat = torch.full((1, 3, 16, 16), 0.3)
+    lum, chroma = ycc_tv(flat)
+    assert float(lum) == 0 and float(chroma) == 0
+    grey_noise = torch.rand(1, 1, 16, 16).expand(1, 3, 16, 16)  # luminance only
+    lum, chroma = ycc_tv(grey_noise)
+    assert float(lum) > 0 and float(chroma) < 1e-10
+    y, c = rgb_to_ycc(torch.tensor([1.0, 1.0, 1.0]).view(1, 3, 1, 1))
+    assert torch.allclose(y, torch.ones(1, 1, 1, 1)) and torch.allclose(c, torch.zeros(1, 2, 1, 1), atol=1e-6)
+
+
+def test_tv_weight_means_the_same_at_every_size():
+    ramp = torch.linspace(0, 1, 64)[None, None, None, :].expand(1, 3, 64, 64)
+    big = torch.nn.functional.interpolate(ramp, size=(256, 256), mode="bilinear", align_corners=True)
+    small, large = ycc_tv(ramp)[0], ycc_tv(big)[0]
+    assert float(large) == pytest.approx(float(small), rel=0.05)
+
+
+def test_tv_gradient_matches_finite_differences():
+    x = torch.rand(1, 3, 6, 7, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: sum(ycc_tv(t)), (x,))
+
+
+def test_gradients_flow_through_view_and_penalty():
+    x = torch.rand(1, 3, 16, 16, requires_grad=True)
+    prior = ImagePrior(view_scale=2.0, jitter=2, tv=1.0, chroma_tv=3.0)
+    loss = prior.view(x).pow(2).mean() + sum(prior.penalty(x).values())
+    loss.backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+
+
+def test_stages_and_step_split():
+    p = ImagePrior(stages=(0.5, 1.0), coarse_steps=0.9)
+    assert p.stage_sizes(384) == [192, 384]
+    assert p.stage_sizes(96) == [96]  # a 48 px stage would be under MIN_STAGE
+    assert MIN_STAGE == 64
+    assert p.stage_steps(200, 2) == [180, 20] and sum(p.stage_steps(7, 2)) == 7
+
+
+def test_resolve():
+    assert resolve("default", "style") is DEFAULTS["style"]
+    assert resolve(None, "style") is PLAIN and resolve("plain", "texture") is PLAIN
+    assert resolve({"tv": 0.0}, "style").tv == 0.0
+    assert resolve({"tv": 0.0}, "style").view_scale == DEFAULTS["style"].view_scale
+    with pytest.raises(ValueError, match="unknown keys"):
+        resolve({"speckle": 1}, "style")
+    with pytest.raises(ValueError, match="prior must be"):
+        resolve(3, "style")
