@@ -45,7 +45,9 @@ class Entry:
 
     @property
     def credit(self) -> str:
-        return f"{self.title} ({self.creator}, {self.year}; {self.license})"
+        licence = self.license.split("; fetch from source")[0]  # drop the manifest's note for developers
+        return f"{self.title} ({self.creator}, {self.year}; licence {licence})" if "not stated" in licence \
+            else f"{self.title} ({self.creator}, {self.year}; {licence})"
 
 
 def registry() -> dict[str, Entry]:

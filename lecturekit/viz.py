@@ -96,7 +96,7 @@ def plot_losses(histories: dict, x: str = "step", logy: bool = True, ax=None, ti
     if title:
         ax.set_title(title)
     if len(histories) > 1:
-        ax.legend(fontsize=8)
+        ax.legend()
     return ax
 
 

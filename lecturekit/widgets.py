@@ -13,6 +13,7 @@ Tests call the compute functions (`dream_view`, `style_view`, ...) and `Explorer
 from __future__ import annotations
 
 import io
+import textwrap
 import threading
 import time
 from typing import Callable
@@ -136,7 +137,9 @@ class Explorer:
 
     def caption(self) -> str:
         """The parameters of the picture shown, e.g. "layer=stage4, steps=8, octaves=3"."""
-        shown = {**{k: v for k, v in self.fixed.items() if isinstance(v, (int, float, str))}, **self.params()}
+        labels = {k: c.label for k, c in self.controls.items() if getattr(c, "label", None) is not None}
+        shown = {**{k: v for k, v in self.fixed.items() if isinstance(v, (int, float, str))}, **self.params(),
+                 **labels}  # a dropdown shows its label ("starry_night"), not its value (0)
         return ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in shown.items())
 
     def fallback_png(self, min_width: int = 512) -> bytes:
@@ -149,7 +152,8 @@ class Explorer:
         if img.width < min_width:
             img = img.resize((min_width, round(img.height * min_width / img.width)), Image.BICUBIC)
         font = ImageFont.truetype(font_manager.findfont("DejaVu Sans"), 16)
-        lines = [self.title, self.caption()] if self.title else [self.caption()]
+        per_line = max(20, img.width // 9)  # about 9 px a character at 16 px
+        lines = ([self.title] if self.title else []) + textwrap.wrap(self.caption(), per_line)
         canvas = Image.new("RGB", (img.width, img.height + 24 * len(lines) + 8), "white")
         canvas.paste(img, (0, 0))
         draw = ImageDraw.Draw(canvas)
