@@ -173,13 +173,12 @@ def deepdream(image: torch.Tensor, backbone: Backbone | str | None = None, layer
         backbone.layer_index(layer)  # unknown names fail before any work
     device = backbone.mean.device
     gen = torch.Generator().manual_seed(seed if seed is not None else torch.seed() % 2**31)
+    prior = resolve(prior, "dream")
     guides = None
     if objective == "guided":
         with torch.no_grad():
-            guides = backbone.features(resolve(prior, "dream").view(load_image(guide).to(device)),
-                                       list(_layer_weights(layers)))
+            guides = backbone.features(prior.view(load_image(guide).to(device)), list(_layer_weights(layers)))
     base = load_image(image).to(device)
-    prior = resolve(prior, "dream")
     sizes = octave_sizes(tuple(base.shape[-2:]), octaves, octave_scale)
     pyramid = [_resize(base, s) for s in sizes]
     detail = torch.zeros_like(pyramid[-1])

@@ -32,7 +32,8 @@ class ImagePrior:
     """The pieces of the prior; the defaults here are the plain (no-prior) variant.
 
     view_scale: the loss network sees the image upsampled by this factor (1 = the image itself).
-    jitter: largest random shift in pixels of the view at every step (0 = none).
+    jitter: largest random shift in pixels of the view at every step (0 = none). It suits terms that
+        ignore position (Gram, DeepDream); a content or inversion target is not shifted with it.
     tv, chroma_tv: weights of luminance and chroma total variation (see `ycc_tv`).
     stages: coarse-to-fine sizes as fractions of the final size, e.g. (0.5, 1.0).
     coarse_steps: the fraction of the step budget spent before the last stage.
