@@ -40,6 +40,21 @@ class StyleLoss(nn.Module):
         return x
 
 
+class NormalizedStyleLoss(StyleLoss):
+    """lecturekit's style term, Σ(G − A)² / ΣA² with G = F Fᵀ / HW, so both optimize one objective."""
+
+    def __init__(self, target_features):
+        super().__init__(target_features)
+        n, c, h, w = target_features.shape
+        self.target = self.target * (n * c * h * w) / (h * w)
+        self.scale = self.target.pow(2).sum()
+
+    def forward(self, x):
+        n, c, h, w = x.shape
+        self.loss = (gram(x) * (n * c * h * w) / (h * w) - self.target).pow(2).sum() / self.scale
+        return x
+
+
 class Normalize(nn.Module):
     def __init__(self, mean, std):
         super().__init__()
@@ -50,19 +65,24 @@ class Normalize(nn.Module):
         return (x - self.mean) / self.std
 
 
-def build(stages: list[tuple[str, nn.Module]], mean, std, content, style, content_layers, style_layers):
-    """nn.Sequential with loss modules after the named stages, cut after the last one."""
-    model = nn.Sequential(Normalize(mean, std))
+def build(stages: list[tuple[str, nn.Module]], mean, std, content, style, content_layers, style_layers,
+          normalized: bool = False):
+    """nn.Sequential with loss modules after the named stages, cut after the last one.
+
+    normalized: lecturekit's normalized Gram term (`NormalizedStyleLoss`) instead of the tutorial's
+    MSE of Grams divided by N·C·H·W; then run(..., style_weight=1e3) optimizes lecturekit's plain loss."""
+    model, trunk = nn.Sequential(Normalize(mean, std)), nn.Sequential(Normalize(mean, std))
     content_losses, style_losses = [], []
     last = max(i for i, (n, _) in enumerate(stages) if n in content_layers + style_layers)
     for name, module in stages[:last + 1]:
         model.add_module(name.replace(".", "_"), module)
+        trunk.add_module(name.replace(".", "_"), module)  # without loss modules: the style may differ in size
         if name in content_layers:
             loss = ContentLoss(model(content))
             model.add_module(f"content_{len(content_losses)}", loss)
             content_losses.append(loss)
         if name in style_layers:
-            loss = StyleLoss(model(style))
+            loss = (NormalizedStyleLoss if normalized else StyleLoss)(trunk(style))
             model.add_module(f"style_{len(style_losses)}", loss)
             style_losses.append(loss)
     return model.eval().requires_grad_(False), content_losses, style_losses

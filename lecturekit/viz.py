@@ -38,28 +38,28 @@ def to_numpy(x: torch.Tensor) -> np.ndarray:
 
 
 def show_images(images: Sequence[torch.Tensor] | dict, titles: Sequence[str] | None = None, ncols: int | None = None,
-                size: float = 3.2, suptitle: str | None = None, credits: str | None = None):
+                size: float = 3.2, suptitle: str | None = None, credits: str | None = None,
+                same_scale: bool = False):
     """A grid of images (each (1, 3, H, W) in [0, 1]) with titles; a dict maps titles to images.
 
-    At most MAX_COLUMNS a row; `size` is a panel's width in inches (3.2 in at 150 dpi = 480 px).
-    `credits` is printed under the grid. Shows the figure and returns nothing, so that a notebook cell
-    ending with this call does not draw it twice.
+    At most MAX_COLUMNS a row; `size` is a panel's width in inches (3.2 in at 150 dpi = 480 px), and
+    each panel keeps its own aspect ratio. same_scale=True draws every image at the same inches per
+    pixel (`size` inches for 256 px), pixels as blocks, in one row, so that sizes can be compared: a
+    256 px texture beside its 128 px sample is twice as wide. `credits` is printed under the grid.
+    Shows the figure and returns nothing, so a cell ending with this call does not draw it twice.
     """
     if isinstance(images, dict):
         titles, images = list(images), list(images.values())
     images = list(images)
-    n = len(images)
-    ncols = min(ncols or n, MAX_COLUMNS, n)
-    nrows = (n + ncols - 1) // ncols
-    aspect = images[0].shape[-2] / images[0].shape[-1]
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * aspect * nrows + (0.6 * nrows if titles else 0)),
-                             squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
+    titled = bool(titles) and any(titles)
+    if same_scale:
+        fig, axes = _same_scale_axes(images, size / 256, titled)
+    else:
+        fig, axes = _grid_axes(images, ncols, size, titled)
     for i, img in enumerate(images):
-        ax = axes.flat[i]
-        ax.imshow(to_numpy(img))
-        if titles is not None and i < len(titles):
+        ax = axes[i]
+        ax.imshow(to_numpy(img), interpolation="nearest" if same_scale else "antialiased")
+        if titled and i < len(titles) and titles[i]:
             ax.set_title(titles[i])
     if suptitle:
         fig.suptitle(suptitle)
@@ -67,6 +67,31 @@ def show_images(images: Sequence[torch.Tensor] | dict, titles: Sequence[str] | N
         fig.text(0.01, 0.0, credits, fontsize=9, va="top", ha="left", color="0.3")
     fig.tight_layout()
     plt.show()
+
+
+def _grid_axes(images: list, ncols: int | None, size: float, titled: bool):
+    """Figure and axes of a grid whose row height fits the tallest panel (titles only if any)."""
+    n = len(images)
+    ncols = min(ncols or n, MAX_COLUMNS, n)
+    nrows = (n + ncols - 1) // ncols
+    aspect = max(im.shape[-2] / im.shape[-1] for im in images)
+    fig, axes = plt.subplots(nrows, ncols, squeeze=False,
+                             figsize=(size * ncols, (size * aspect + (0.6 if titled else 0.1)) * nrows))
+    for ax in axes.flat:
+        ax.axis("off")
+    return fig, list(axes.flat)
+
+
+def _same_scale_axes(images: list, inches_per_px: float, titled: bool):
+    """One row of axes as wide as their images at `inches_per_px`, top-aligned."""
+    widths = [im.shape[-1] for im in images]
+    height = max(im.shape[-2] for im in images) * inches_per_px + (0.8 if titled else 0.2)
+    fig, axes = plt.subplots(1, len(images), squeeze=False, gridspec_kw={"width_ratios": widths},
+                             figsize=(inches_per_px * sum(widths) + 0.25 * len(images), height))
+    for ax in axes.flat:
+        ax.axis("off")
+        ax.set_anchor("N")
+    return fig, list(axes.flat)
 
 
 def moving_average(values: Sequence[float], window: int) -> list[float]:
@@ -118,13 +143,22 @@ def plot_layer_bars(result, prefix: str = "style", ax=None, title: str | None = 
     return ax
 
 
-def show_heatmap(matrix: torch.Tensor, title: str = "", ax=None, cmap: str = "viridis"):
-    """A matrix (e.g. a Gram matrix, (C, C) or (1, C, C)) as a heat map with a colour bar."""
+def show_heatmap(matrix: torch.Tensor, title: str = "", ax=None, cmap: str | None = None,
+                 symmetric: bool = False):
+    """A matrix (e.g. a Gram matrix, (C, C) or (1, C, C)) as a heat map with a colour bar.
+
+    symmetric=True centres the colour scale on 0 (limits ±max |entry|, white = 0, a diverging map),
+    so that negative entries show as such; cmap None picks "RdBu_r" then, else "viridis".
+    """
     m = matrix.detach().float().cpu()
     m = m[0] if m.dim() == 3 else m
     if ax is None:
         _, ax = plt.subplots(figsize=(4, 3.4))
-    im = ax.imshow(m.numpy(), cmap=cmap)
+    limits = {}
+    if symmetric:
+        v = float(m.abs().max()) or 1.0
+        limits = dict(vmin=-v, vmax=v)
+    im = ax.imshow(m.numpy(), cmap=cmap or ("RdBu_r" if symmetric else "viridis"), **limits)
     ax.set_title(title)
     plt.colorbar(im, ax=ax, fraction=0.046)
     return ax

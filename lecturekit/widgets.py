@@ -142,8 +142,9 @@ class Explorer:
                  **labels}  # a dropdown shows its label ("starry_night"), not its value (0)
         return ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in shown.items())
 
-    def fallback_png(self, min_width: int = 512) -> bytes:
-        """The current result as a PNG for static viewers: at least `min_width` px wide, captioned."""
+    def fallback_png(self, min_width: int = 768) -> bytes:
+        """The current result as a PNG for static viewers: at least `min_width` px wide (readable on a
+        projector), captioned with its parameters in a font that grows with the width."""
         from PIL import Image, ImageDraw, ImageFont
         from matplotlib import font_manager
 
@@ -151,14 +152,16 @@ class Explorer:
         img = to_pil(self.result)
         if img.width < min_width:
             img = img.resize((min_width, round(img.height * min_width / img.width)), Image.BICUBIC)
-        font = ImageFont.truetype(font_manager.findfont("DejaVu Sans"), 16)
-        per_line = max(20, img.width // 9)  # about 9 px a character at 16 px
+        points = max(16, img.width // 32)
+        font = ImageFont.truetype(font_manager.findfont("DejaVu Sans"), points)
+        per_line = max(20, int(img.width / (0.6 * points)))  # DejaVu Sans is about 0.6 em a character
         lines = ([self.title] if self.title else []) + textwrap.wrap(self.caption(), per_line)
-        canvas = Image.new("RGB", (img.width, img.height + 24 * len(lines) + 8), "white")
+        line_height = round(1.5 * points)
+        canvas = Image.new("RGB", (img.width, img.height + line_height * len(lines) + 8), "white")
         canvas.paste(img, (0, 0))
         draw = ImageDraw.Draw(canvas)
         for i, line in enumerate(lines):
-            draw.text((6, img.height + 4 + 24 * i), line, fill=(40, 40, 40), font=font)
+            draw.text((6, img.height + 4 + line_height * i), line, fill=(40, 40, 40), font=font)
         buf = io.BytesIO()
         canvas.save(buf, format="PNG")
         return buf.getvalue()

@@ -74,3 +74,17 @@ def test_gram_loss_scale():
     g, a = torch.ones(1, 2, 2), torch.zeros(1, 2, 2)
     assert gram_loss(g, a).item() == 4.0
     assert gram_loss(g, a, scale=8.0).item() == 0.5
+
+
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
+def test_gram_gradient_is_exact_in_both_layouts(layout):
+    """The one-product backward of the Gram matrix against finite differences, NCHW and NHWC."""
+    f = torch.rand(2, 3, 4, 5, dtype=torch.float64).contiguous(memory_format=layout).requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda t: gram_matrix(t, "hw"), (f,))
+    a = torch.rand(2, 3, 3, dtype=torch.float64)
+    loss = ((gram_matrix(f, "hw") - a) ** 2).sum()
+    (g,) = torch.autograd.grad(loss, f)
+    fr = f.detach().reshape(2, 3, 20).requires_grad_(True)
+    ref = ((torch.einsum("ncp,ndp->ncd", fr, fr) / 20 - a) ** 2).sum()
+    (gr,) = torch.autograd.grad(ref, fr)
+    assert torch.allclose(g.reshape(2, 3, 20), gr)

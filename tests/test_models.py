@@ -158,3 +158,26 @@ def test_same_padding_matches_tensorflow():
     # TF pads 0 on top/left and 1 on bottom/right for an even input with stride 2
     assert y.shape == (1, 1, 2, 2)
     assert y[0, 0].tolist() == [[9.0, 6.0], [6.0, 4.0]]
+
+
+@pytest.mark.parametrize("kernel", [3, 5])
+@pytest.mark.parametrize("size", [(16, 16), (15, 16), (16, 15), (15, 15), (7, 10)])
+def test_same_padding_in_the_kernel_equals_padding_the_input(kernel, size):
+    """The zero tap moved into the kernel gives exactly TensorFlow's SAME convolution, and its gradient."""
+    import math
+    from lecturekit.models.efficientnet_lite import SameConv2d
+    torch.manual_seed(0)
+    conv = SameConv2d(4, 4, kernel, stride=2, groups=4, bias=True).double()
+    x = torch.randn(2, 4, *size, dtype=torch.float64, requires_grad=True)
+    pads = []
+    for n, k in zip(size[::-1], (kernel, kernel)):
+        total = max((math.ceil(n / 2) - 1) * 2 + k - n, 0)
+        pads += [total // 2, total - total // 2]
+    expected = nn.functional.conv2d(nn.functional.pad(x, pads), conv.weight, conv.bias, 2, 0, 1, 4)
+    y = conv(x)
+    assert y.shape == expected.shape == (2, 4, math.ceil(size[0] / 2), math.ceil(size[1] / 2))
+    assert torch.allclose(y, expected, atol=1e-12)
+    g = torch.randn_like(y)
+    (gy,) = torch.autograd.grad(y, x, g, retain_graph=True)
+    (ge,) = torch.autograd.grad(expected, x, g)
+    assert torch.allclose(gy, ge, atol=1e-12)

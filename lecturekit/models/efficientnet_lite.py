@@ -29,19 +29,33 @@ BN_EPS = 1e-3
 
 
 class SameConv2d(nn.Conv2d):
-    """Conv2d with TensorFlow 'SAME' padding: output size = ceil(input / stride)."""
+    """Conv2d with TensorFlow 'SAME' padding: output size = ceil(input / stride).
+
+    Where SAME pads one more zero after than before (stride 2 on an even side), we put that one zero
+    into the kernel instead of the input: a (k+1)-tap kernel whose first tap is 0, with symmetric
+    padding, computes exactly the same sums. The input is never copied (padding the large activation
+    maps cost about a sixth of a forward and backward pass), only the small stride-2 kernels are.
+    """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.stride == (1, 1):  # odd kernels at stride 1: symmetric padding, no copy of the input
             pad = (self.kernel_size[0] // 2, self.kernel_size[1] // 2)
             return F.conv2d(x, self.weight, self.bias, 1, pad, self.dilation, self.groups)
-        pads = []
-        for size, k, s in zip(x.shape[-2:][::-1], self.kernel_size[::-1], self.stride[::-1]):
-            total = max((math.ceil(size / s) - 1) * s + k - size, 0)
-            pads += [total // 2, total - total // 2]
-        if any(pads):
-            x = F.pad(x, pads)
-        return F.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+        weight, padding = self.same_padding(tuple(x.shape[-2:]))
+        return F.conv2d(x, weight, self.bias, self.stride, padding, self.dilation, self.groups)
+
+    def same_padding(self, size: tuple[int, int]) -> tuple[torch.Tensor, tuple[int, int]]:
+        """(kernel, symmetric padding (ph, pw)) that reproduce SAME padding for an input of `size` (H, W)."""
+        padding, kernel_pad = [], []
+        for n, k, s in zip(size, self.kernel_size, self.stride):
+            total = max((math.ceil(n / s) - 1) * s + k - n, 0)
+            before = total // 2
+            padding.append(total - before)
+            kernel_pad.append(total - 2 * before)  # 1: one zero tap in front of the kernel
+        weight = self.weight
+        if any(kernel_pad):
+            weight = F.pad(weight, (kernel_pad[1], 0, kernel_pad[0], 0))
+        return weight, tuple(padding)
 
 
 def fold_batchnorm(net: nn.Module) -> nn.Module:
