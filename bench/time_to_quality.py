@@ -41,8 +41,9 @@ VARIANTS = {
 class Watch:
     """Callback that measures the picture every EVERY steps and times the run without its own cost.
 
-    `passed` is the seconds from `start()` to the first check that passes both bars; `overhead` the
-    seconds spent measuring, which `elapsed()` leaves out.
+    `passed`: seconds from the Watch's creation to the first check that passes both bars; `reached`:
+    to the first full-size image whose `loss` is <= `target`; `overhead`: the seconds spent measuring,
+    which `elapsed()` leaves out.
     """
 
     def __init__(self, photo, painting, loss=None, target=None):
@@ -50,9 +51,6 @@ class Watch:
         self.pq, self.photo, self.painting = pq, photo, painting
         self.loss, self.target = loss, target
         self.passed = self.reached = None
-        self.overhead, self.t0 = 0.0, time.perf_counter()
-
-    def start(self):
         self.overhead, self.t0 = 0.0, time.perf_counter()
 
     def elapsed(self) -> float:
