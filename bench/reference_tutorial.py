@@ -65,6 +65,12 @@ class Normalize(nn.Module):
         return (x - self.mean) / self.std
 
 
+def named_stages(backbone) -> list[tuple[str, nn.Module]]:
+    """The backbone's stages as (layer name, module), main layers under their lecture names ("stage3")."""
+    alias_of = {target: alias for alias, target in backbone.aliases.items()}
+    return [(alias_of.get(n, n), m) for n, m in zip(backbone.stage_names, backbone.stages)]
+
+
 def build(stages: list[tuple[str, nn.Module]], mean, std, content, style, content_layers, style_layers,
           normalized: bool = False):
     """nn.Sequential with loss modules after the named stages, cut after the last one.

@@ -20,7 +20,7 @@ import time
 import torch
 
 from common import peak_rss_mb, run_child, table
-from reference_tutorial import build, run
+from reference_tutorial import build, named_stages, run
 
 STEPS, WARMUP = 10, 2
 
@@ -39,10 +39,7 @@ def reference_step_time(bb, content, style) -> float:
         bb = _build_lite0(load_lite0_state_dict(), fold_bn=False)
         bb.defaults = defaults
     d = bb.defaults
-    stages = list(zip(bb.stage_names, bb.stages))
-    names = {v: k for k, v in bb.aliases.items()}
-    stages = [(names.get(n, n), m) for n, m in stages]
-    model, cl, sl = build(stages, bb.mean.view(-1), bb.std.view(-1), content, style, d.content_layers,
+    model, cl, sl = build(named_stages(bb), bb.mean.view(-1), bb.std.view(-1), content, style, d.content_layers,
                           d.style_layers)
     _, times, _ = run(model, cl, sl, content, STEPS + WARMUP)
     return sum(times[WARMUP:]) / STEPS

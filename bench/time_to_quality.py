@@ -122,10 +122,10 @@ def lecturekit_row(bb, photo, painting, size, options, yardstick):
 def reference_run(bb, photo, painting, size, target_loss, yardstick, steps=max(RACE_STEPS)):
     """The tutorial-style reference on the yardstick's objective: its table row, the seconds to the
     default's plain loss, and (cumulative seconds, loss) at every step for the race."""
-    from reference_tutorial import build, run
+    from reference_tutorial import build, named_stages, run
     import lecturekit as lk
     d = bb.defaults
-    stages = [({v: k for k, v in bb.aliases.items()}.get(n, n), m) for n, m in zip(bb.stage_names, bb.stages)]
+    stages = named_stages(bb)
     watch = Watch(photo, painting, yardstick, target_loss)
     content, style = lk.resize(photo, size), lk.resize(painting, size)
     model, cl, sl = build(stages, bb.mean.view(-1), bb.std.view(-1), content, style, d.content_layers,
@@ -144,10 +144,10 @@ def race_rows(bb, photo, painting, size, reference, label, repeats=2):
     Timings on a shared 2-core machine vary by 10-20 % from run to run, so each side runs `repeats`
     times, alternating, and keeps its fastest time to each target (the losses repeat exactly)."""
     import lecturekit as lk
-    from reference_tutorial import build, run
+    from reference_tutorial import build, named_stages, run
     curves, runs = [reference], []
     content, style, d = lk.resize(photo, size), lk.resize(painting, size), bb.defaults
-    stages = [({v: k for k, v in bb.aliases.items()}.get(n, n), m) for n, m in zip(bb.stage_names, bb.stages)]
+    stages = named_stages(bb)
     for i in range(repeats):
         runs.append(lk.style_transfer(photo, painting, backbone=bb, size=size, steps=int(max(RACE_STEPS) * 1.5),
                                       prior="plain", progress=False))

@@ -136,11 +136,11 @@ def test_benchmark_reference_optimizes_the_same_loss_as_prior_plain(lite0):
     import sys
     from pathlib import Path
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-    from reference_tutorial import build, run
+    from reference_tutorial import build, named_stages, run
     bb, d = lite0, lite0.defaults
     torch.manual_seed(0)
     content, style = torch.rand(1, 3, 48, 64), torch.rand(1, 3, 48, 64)
-    stages = [({v: k for k, v in bb.aliases.items()}.get(n, n), m) for n, m in zip(bb.stage_names, bb.stages)]
+    stages = named_stages(bb)
     model, cl, sl = build(stages, bb.mean.view(-1), bb.std.view(-1), content, style, d.content_layers,
                           d.style_layers, normalized=True)
     _, _, ref_losses = run(model, cl, sl, content, 3, style_weight=1e3)
