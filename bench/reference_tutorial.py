@@ -40,19 +40,25 @@ class StyleLoss(nn.Module):
         return x
 
 
-class NormalizedStyleLoss(StyleLoss):
+class NormalizedStyleLoss(nn.Module):
     """lecturekit's style term, Σ(G − A)² / ΣA² with G = F Fᵀ / HW, so both optimize one objective."""
 
     def __init__(self, target_features):
-        super().__init__(target_features)
-        n, c, h, w = target_features.shape
-        self.target = self.target * (n * c * h * w) / (h * w)
+        super().__init__()
+        self.target = gram_hw(target_features).detach()
         self.scale = self.target.pow(2).sum()
+        self.loss = torch.zeros(())
 
     def forward(self, x):
-        n, c, h, w = x.shape
-        self.loss = (gram(x) * (n * c * h * w) / (h * w) - self.target).pow(2).sum() / self.scale
+        self.loss = (gram_hw(x) - self.target).pow(2).sum() / self.scale
         return x
+
+
+def gram_hw(x: torch.Tensor) -> torch.Tensor:
+    """F Fᵀ / HW of a (1, C, H, W) feature map."""
+    _, c, h, w = x.shape
+    f = x.reshape(c, h * w)
+    return f @ f.t() / (h * w)
 
 
 class Normalize(nn.Module):
