@@ -14,20 +14,24 @@ endif
 
 NBVAL_FLAGS := --nbval-lax --nbval-current-env --nbval-sanitize-with .ci/nbval_sanitize.cfg --nbval-cell-timeout=900
 
-.PHONY: setup lab test unit notebooks browser browser-deps bench present clean-notebooks check-notebooks execute-notebooks
+.PHONY: setup lab test test-backbones unit notebooks browser browser-deps bench present slides clean-notebooks check-notebooks execute-notebooks
 
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q -e ".[test]"
+	$(BIN)/python -m pip install -q -e ".[test,present]"
 	@touch $(STAMP)
 
 lab: setup
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: setup check-notebooks browser-deps
-	$(BIN)/python -m pytest -q tests notebooks $(NBVAL_FLAGS)
+	$(BIN)/python -m pytest -q tests notebooks $(NBVAL_FLAGS) -m "not backbones" --durations=25
+
+# Every notebook in the random-weight test mode on VGG-19 and GoogLeNet too (make test runs SqueezeNet 1.1).
+test-backbones: setup
+	$(BIN)/python -m pytest -q tests/test_notebooks.py -m backbones
 
 # Debian's Chromium for the browser test (playwright comes from PyPI with the test extras).
 browser-deps:
@@ -50,9 +54,14 @@ browser: setup browser-deps
 bench: setup
 	$(BIN)/python bench/run_all.py
 
+# Present lesson NB offline: its stored figures, with the set-up and the explorers live (nothing installed now).
 present: setup
-	$(BIN)/python -m pip install -q voila
-	$(BIN)/voila --strip_sources=True notebooks/$(NB)_*.ipynb
+	$(BIN)/voila --strip_sources=True \
+	  $$($(BIN)/python tools/present.py notebook notebooks/$(NB)_*.ipynb)
+
+# Each lesson as a self-contained HTML slide deck, and its figures as PNG files, in build/slides/.
+slides: setup
+	$(BIN)/python tools/present.py slides notebooks/*.ipynb
 
 # Re-execute every notebook and store its outputs (run after changing a lesson).
 execute-notebooks: setup

@@ -10,6 +10,10 @@
 from __future__ import annotations
 
 import importlib
+import os
+
+# Apple's MPS lacks a few ops; let torch run those on the CPU instead of failing (read when torch loads).
+os.environ.setdefault("PYTORCH_ENABLE_MPS_FALLBACK", "1")
 
 __version__ = "0.1.0"
 
@@ -19,7 +23,7 @@ _EXPORTS = {
     "load_image": "images", "save_image": "images", "read_metadata": "images", "resize": "images",
     "ImageLoadError": "images", "to_pil": "images",
     "show_images": "viz", "plot_losses": "viz",
-    "seed_everything": "utils", "pick_device": "utils", "in_ci": "utils",
+    "seed_everything": "utils", "pick_device": "utils", "device": "utils", "in_ci": "utils",
     "optimize_image": "optimize", "Result": "optimize", "OPTIMIZERS": "optimize",
     "gram_matrix": "losses", "tv_loss": "losses", "content_loss": "losses", "gram_loss": "losses",
     "feature_reconstruction_loss": "losses",

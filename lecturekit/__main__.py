@@ -22,7 +22,11 @@ EXIT_NAN, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 1, 2, 130
 
 
 class CliError(Exception):
-    """A bad command line, found before any work."""
+    """A bad command line, found before any work; `problems` lists every one found (one message each)."""
+
+    def __init__(self, *problems: str):
+        super().__init__("\n".join(problems))
+        self.problems = list(problems)
 
 
 def _package_errors() -> tuple[type[BaseException], ...]:
@@ -94,16 +98,38 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _check_style_args(a) -> list[int]:
+class _Problems:
+    """Runs checks and keeps every ValueError's message, so that all problems are reported together."""
+
+    def __init__(self) -> None:
+        self.found: list[str] = []
+
+    def check(self, fn, *args, **kw):
+        try:
+            return fn(*args, **kw)
+        except ValueError as e:
+            self.found.append(" ".join(str(e).split()))
+            return None
+
+    def raise_if_any(self) -> None:
+        if self.found:
+            raise CliError(*self.found)
+
+
+def _check_style_args(a, problems: _Problems) -> list[int]:
     """Every number of `style` checked before any work; returns the sizes of the stages."""
     from .checks import check_blend, check_multiscale, check_positive, check_size, check_steps, check_weight
-    check_steps(a.steps, "--steps")
+    problems.check(check_steps, a.steps, "--steps")
     for option in ("style_weight", "content_weight", "tv_weight"):
-        check_weight("--" + option.replace("_", "-"), getattr(a, option))
-    check_positive("--style-scale", a.style_scale)
-    a.style_blend = None if a.style_blend is None else check_blend(a.style_blend, len(a.style), "--style-blend")
-    sizes = check_multiscale(a.multiscale, "--multiscale") or [check_size(a.size, "--size", allow_none=False)]
-    check_size(round(sizes[-1] * a.style_scale), "the style's size (--size x --style-scale)", allow_none=False)
+        problems.check(check_weight, "--" + option.replace("_", "-"), getattr(a, option))
+    problems.check(check_positive, "--style-scale", a.style_scale)
+    if a.style_blend is not None:
+        a.style_blend = problems.check(check_blend, a.style_blend, len(a.style), "--style-blend")
+    sizes = (problems.check(check_multiscale, a.multiscale, "--multiscale")
+             or [problems.check(check_size, a.size, "--size", allow_none=False)])
+    if sizes[-1] and not problems.found:
+        problems.check(check_size, round(sizes[-1] * a.style_scale), "the style's size (--size x --style-scale)",
+                       allow_none=False)
     return sizes
 
 
@@ -127,11 +153,35 @@ class _StepCounter:
         self.steps += 1
 
 
+def _check_output(a, problems: _Problems, inputs: list[str]) -> Path | None:
+    """The output and its .json sidecar writable, and not one of the inputs (which it would overwrite)."""
+    from .checks import check_output_path, sidecar_path
+    output = problems.check(check_output_path, a.output)
+    if output is None:
+        return None
+    if output.suffix.lower() != ".png":  # the settings go into a sidecar file beside the picture
+        problems.check(_check_sidecar, sidecar_path(output))
+    for src in inputs:
+        if Path(src).exists() and Path(src).resolve() == output.resolve():
+            problems.found.append(f"the output {a.output} is the input {src}: it would overwrite it. "
+                                  "Choose another output name.")
+    return output
+
+
+def _check_sidecar(path: Path) -> None:
+    import os
+    if path.is_dir():
+        raise ValueError(f"Cannot write the settings to {path}: it is a folder.")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise ValueError(f"Cannot write the settings to {path}: no permission to overwrite it.")
+
+
 def _run_style(a) -> int:
-    from .images import check_output_path
+    problems = _Problems()
+    output = _check_output(a, problems, [a.content, *a.style])
+    sizes = _check_style_args(a, problems)
+    problems.raise_if_any()
     from .style import style_transfer
-    output = check_output_path(a.output)
-    sizes = _check_style_args(a)
     content = _load(a.content, "content", None, sizes[0])
     styles = [_load(s, "style", None, max(1, round(sizes[0] * a.style_scale))) for s in a.style]
     r = style_transfer(content, styles if len(styles) > 1 else styles[0], backbone=a.backbone, size=sizes[-1],
@@ -147,12 +197,13 @@ def _run_style(a) -> int:
 
 def _run_dream(a) -> int:
     from .checks import check_size, check_steps
+    problems = _Problems()
+    output = _check_output(a, problems, [a.image])
+    size = problems.check(check_size, a.size, "--size", allow_none=False)
+    problems.check(check_steps, a.steps, "--steps")
+    problems.check(check_steps, a.octaves, "--octaves")
+    problems.raise_if_any()
     from .dream import deepdream
-    from .images import check_output_path
-    output = check_output_path(a.output)
-    size = check_size(a.size, "--size", allow_none=False)
-    check_steps(a.steps, "--steps")
-    check_steps(a.octaves, "--octaves")
     img = _load(a.image, "image", size, size)
     counter = _StepCounter()
     out = deepdream(img, a.backbone, layers=a.layer, steps=a.steps, octaves=a.octaves, seed=a.seed,
@@ -160,7 +211,9 @@ def _run_dream(a) -> int:
     image = out.image if hasattr(out, "image") else out
     # a Result says why it stopped; a bare tensor cannot, so fewer steps than asked count as an interrupt
     stopped = getattr(out, "stopped", None) or (None if counter.steps >= a.steps * a.octaves else "interrupted")
-    meta = {**vars(a), "steps": counter.steps, "steps_per_octave": a.steps, "stopped": stopped}
+    settings = getattr(out, "config", {}) or {}
+    meta = {**vars(a), "layer": settings.get("layers", a.layer), "steps": counter.steps,  # steps done, all octaves
+            "steps_per_octave": a.steps, "prior": settings.get("prior"), "stopped": stopped}
     return _save(image, output, meta, stopped, getattr(out, "message", ""), f"{counter.steps} steps")
 
 
@@ -189,7 +242,7 @@ def _run_download(a) -> int:
 def _run_train_fast(argv: list[str]) -> int:
     """`train-fast`: its --out is checked first (a .pt file in a usable folder), then it trains."""
     from .fast.train import main as train_main
-    from .images import check_output_path
+    from .checks import check_output_path
     for i, arg in enumerate(argv):
         if arg.startswith("--out="):
             check_output_path(arg.split("=", 1)[1], (".pt",), "a fast-style net")
@@ -225,6 +278,12 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("interrupted; nothing more was saved", file=sys.stderr)
             return EXIT_INTERRUPTED
+        except SystemExit:  # argparse's usage errors: answered at once, before torch is imported
+            raise
+        except CliError as e:
+            for problem in e.problems:
+                print(f"error: {problem}", file=sys.stderr)
+            return EXIT_BAD_INPUT
         except _package_errors() as e:  # the tuple is built only once an exception is on its way
             print(f"error: {_one_line(e)}", file=sys.stderr)
             return EXIT_BAD_INPUT

@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 import warnings
 from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:  # torch is imported where a check meets a tensor, so the command line answers fast
+    import torch
 
 MIN_SIZE = 16     # px: smaller images leave nothing for a CNN's deeper layers (they are 1/16 to 1/32 of it)
 MAX_SIZE = 4096   # px: the largest side a lesson computes at (images.MAX_SIDE is the same)
@@ -34,9 +38,13 @@ def _is_real(value) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
+def _is_tensor(value) -> bool:
+    return type(value).__module__.startswith("torch") and hasattr(value, "dim")
+
+
 def _as_list(value) -> list | None:
     """A list, tuple, array or tensor as a list of its items; None for anything else (str, dict, numbers)."""
-    if isinstance(value, torch.Tensor):
+    if _is_tensor(value):
         return value.tolist() if value.dim() == 1 else None
     if hasattr(value, "tolist"):  # numpy arrays; a 0-d one gives a number
         value = value.tolist()
@@ -93,14 +101,42 @@ def check_range(name: str, value, minimum: float | None = None, maximum: float |
     return int(value) if integer else float(value)
 
 
+MAX_WEIGHT = 1e15  # larger weights overflow float32 (max 3.4e38) once multiplied by a loss term
+
+
 def check_weight(name: str, value, allow_none: bool = False) -> float | None:
-    """A loss weight as a float: finite and >= 0 (nan, inf and negative weights are refused).
-    With allow_none, None (the caller's default) is returned as None."""
+    """A loss weight as a float: finite, >= 0 and at most MAX_WEIGHT (nan, inf, negative weights and
+    weights that would overflow float32 are refused). With allow_none, None is returned as None."""
     if value is None and allow_none:
         return None
     if not _is_real(value) or not math.isfinite(value) or value < 0:
         raise ParameterError(f"{name} must be a finite number >= 0; got {value!r}")
+    if value > MAX_WEIGHT:
+        raise ParameterError(f"{name} must be at most {MAX_WEIGHT:.0e}: larger weights overflow the float32 loss; "
+                             f"got {value!r}")
     return float(value)
+
+
+def check_snapshots(snapshots, total_steps: int, name: str = "snapshots") -> tuple[int, ...]:
+    """Steps at which to keep the picture: whole numbers from 0 (the start) to `total_steps`."""
+    items = _as_list(snapshots) if snapshots is not None else []
+    if items is None:
+        raise ParameterError(f"{name} must be a list of steps, e.g. (10, 50); got {snapshots!r}")
+    bad = [s for s in items if not _is_int(s) or not 0 <= s <= total_steps]
+    if bad:
+        raise ParameterError(f"{name} must be whole steps from 0 to {total_steps} (the run's steps); "
+                             f"got {', '.join(map(repr, bad))}")
+    return tuple(int(s) for s in items)
+
+
+def check_layers(layers, name: str = "layers") -> list[str]:
+    """One layer name or a non-empty list of them (a string is one layer, not a list of letters)."""
+    if isinstance(layers, str):
+        return [layers]
+    items = _as_list(layers)
+    if not items or not all(isinstance(x, str) for x in items):
+        raise ParameterError(f"{name} must be a layer name or a non-empty list of layer names; got {layers!r}")
+    return items
 
 
 def check_positive(name: str, value, allow_none: bool = False) -> float | None:
@@ -171,7 +207,7 @@ def check_multiscale(sizes, name: str = "multiscale") -> list[int] | None:
 
 def _hw(x) -> tuple[int, int]:
     """(H, W) of an image tensor (..., H, W) or of a shape tuple."""
-    shape = tuple(x.shape) if isinstance(x, torch.Tensor) else tuple(x)
+    shape = tuple(x.shape) if _is_tensor(x) else tuple(x)
     return int(shape[-2]), int(shape[-1])
 
 
@@ -203,3 +239,51 @@ def check_choice(name: str, value, choices: Sequence):
     if not any(value is c or (type(value) is type(c) and value == c) for c in choices):
         raise ParameterError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
     return value
+
+
+# --------------------------------------------------------------------------- output files
+SAVE_CANDIDATES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
+
+
+def save_extensions() -> tuple[str, ...]:
+    """The file extensions `save_image` can write here, e.g. (".png", ".jpg", ".jpeg", ".webp", ...)."""
+    from PIL import Image
+    Image.init()
+    known = Image.registered_extensions()
+    return tuple(e for e in SAVE_CANDIDATES if known.get(e) in Image.SAVE)
+
+
+def check_output_path(path: str | Path, extensions: tuple[str, ...] | None = None, what: str = "an image") -> Path:
+    """`path` as a Path if `what` can be saved there; else ValueError saying why, before any work is done.
+
+    The extension must be one of `extensions` (None: `save_extensions()`), listed in the message, and the
+    nearest existing folder above the file must be a writable folder (missing ones are created on saving).
+    """
+    path = Path(path).expanduser()
+    extensions = save_extensions() if extensions is None else extensions
+    if path.suffix.lower() not in extensions:
+        why = f"the extension {path.suffix!r} is not supported" if path.suffix else "it has no extension"
+        raise ValueError(f"Cannot save {what} as {path}: {why}. Use one of {', '.join(extensions)}.")
+    return check_writable(path, what)
+
+
+def check_writable(path: str | Path, what: str = "a file") -> Path:
+    """`path` as a Path if a file can be written there: not a folder, not a read-only file, and the
+    nearest existing folder above it writable (missing folders are created on saving)."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise ValueError(f"Cannot save {what} as {path}: it is a folder.")
+    existing = next(p for p in path.absolute().parents if p.exists())
+    if not existing.is_dir():
+        raise ValueError(f"Cannot save {what} as {path}: {existing} is a file, not a folder.")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"Cannot save {what} as {path}: no permission to write in {existing}.")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise ValueError(f"Cannot save {what} as {path}: no permission to overwrite it.")
+    return path
+
+
+def sidecar_path(path: str | Path) -> Path:
+    """Where `save_image` puts the metadata of a non-PNG picture: beside it, with ".json" added."""
+    path = Path(path)
+    return path.with_suffix(path.suffix + ".json")

@@ -1,6 +1,6 @@
 """The named images of the lessons, with their credits.
 
-The registry is `data/registry.tsv` (name, file, sha256, url, title, creator, year, license, role, source).
+The registry is `lecturekit/assets/registry.tsv` (name, file, sha256, url, title, creator, year, license, role, source).
 - source "manifest": public-domain paintings and photos. The file is looked up in the folder named by
   LECTUREKIT_DATA, then in the user cache; otherwise it is downloaded once with pooch and checked against
   its sha256.

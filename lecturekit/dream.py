@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
 
-from .checks import check_image_size, check_positive, check_range, check_steps
+from .checks import check_image_size, check_layers, check_positive, check_range, check_steps
 from .images import load_image
 from .losses import l2_activation
 from .models import Backbone, load_backbone
@@ -85,14 +85,18 @@ def _region_objective(backbone: Backbone, weights: dict[str, float], objective: 
     def fn(crop: torch.Tensor) -> torch.Tensor:
         feats = backbone.features(crop, list(weights))
         total = crop.new_zeros(())
+        untiled = tuple(crop.shape[-2:]) == tuple(full_size) == (core[1] - core[0], core[3] - core[2])
         for layer, w in weights.items():
             h = feats[layer]
-            stride = 2 ** round(math.log2(crop.shape[-2] / h.shape[-2])) if h.shape[-2] > 1 else crop.shape[-2]
-            y0, y1 = core[0] // stride, (math.ceil(core[1] / stride) if core[1] < crop.shape[-2] else h.shape[-2])
-            x0, x1 = core[2] // stride, (math.ceil(core[3] / stride) if core[3] < crop.shape[-1] else h.shape[-1])
-            h = h[..., y0:y1, x0:x1]
-            count = math.ceil(full_size[0] / stride) * math.ceil(full_size[1] / stride)
-            whole = h.shape[-2] * h.shape[-1] == count
+            if untiled:  # the whole image: every position counts, whatever the net's padding
+                count, whole = h.shape[-2] * h.shape[-1], True
+            else:
+                stride = 2 ** round(math.log2(crop.shape[-2] / h.shape[-2])) if h.shape[-2] > 1 else crop.shape[-2]
+                y0, y1 = core[0] // stride, (math.ceil(core[1] / stride) if core[1] < crop.shape[-2] else h.shape[-2])
+                x0, x1 = core[2] // stride, (math.ceil(core[3] / stride) if core[3] < crop.shape[-1] else h.shape[-1])
+                h = h[..., y0:y1, x0:x1]
+                count = math.ceil(full_size[0] / stride) * math.ceil(full_size[1] / stride)
+                whole = h.shape[-2] * h.shape[-1] == count
             if objective == "l2":
                 value = l2_activation(h) if whole else h.float().pow(2).sum() / (count * h.shape[1])
             elif objective == "channel":
@@ -129,11 +133,19 @@ def dream_objective(image: torch.Tensor, backbone: Backbone, layers, objective: 
     return total
 
 
+def _check_channel(backbone: Backbone, layers: list[str], channel) -> None:
+    """`channel` must index a channel of every layer (found with one pass of a small grey image)."""
+    with torch.no_grad():
+        feats = backbone.features(torch.full((1, 3, 64, 64), 0.5, device=backbone.mean.device), layers)
+    count = min(f.shape[1] for f in feats.values())
+    check_range("channel", channel, minimum=0, maximum=count - 1, integer=True)
+
+
 def deepdream(image: torch.Tensor, backbone: Backbone | str | None = None, layers=None, steps: int = 10,
               step_size: float = 1.5, jitter: int = 32, octaves: int = 4, octave_scale: float = 1.4,
               objective: str = "l2", clip: bool = True, seed: int | None = None, progress: bool = True,
               *, channel: int | None = None, guide: torch.Tensor | None = None,
-              tile_size: int | None = 512, prior="default", callback=None, should_stop=None) -> Result:
+              tile_size: int | None = 1024, prior="default", callback=None, should_stop=None) -> Result:
     """Dream on `image` (any image source; a tensor (1, 3, H, W) in [0, 1]).
 
     Returns a Result whose image is the dream, same shape, in [0, 1], and whose history joins the
@@ -150,7 +162,8 @@ def deepdream(image: torch.Tensor, backbone: Backbone | str | None = None, layer
             layer) or "guided" (match the features of `guide`, an image (1, 3, h, w) in [0, 1]).
         clip: keep pixels in [0, 1] after every step.
         seed: fixes the jitter offsets.
-        tile_size: images (as the net sees them) larger than this are processed in tiles.
+        tile_size: images (as the net sees them) larger than this are processed in tiles (at least 64; None:
+            never). 1024 keeps a 512 px photo, seen at 1024 px through the prior's 2x view, in one piece.
         prior: "default" lets the net see a 2x bilinear upsampling of the image, which removes the
             stride lattice of the gradient; "plain" shows it the image itself (see `lecturekit.prior`).
         callback, should_stop: passed to `optimize_image` (live previews, a Stop button); the image
@@ -161,8 +174,15 @@ def deepdream(image: torch.Tensor, backbone: Backbone | str | None = None, layer
     check_positive("step_size", step_size)
     check_range("octave_scale", octave_scale, minimum=1.0)
     check_range("jitter", jitter, minimum=0, integer=True)
+    if tile_size is not None:
+        check_range("tile_size", tile_size, minimum=64, integer=True)
+    resolve(prior, "dream")
     backbone = load_backbone(backbone)
     layers = backbone.defaults.dream_layers if layers is None else layers
+    if not isinstance(layers, dict):
+        check_layers(layers, "layers")
+    elif not layers:
+        raise ValueError("layers must name at least one layer; got an empty dict")
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {OBJECTIVES}, not {objective!r}")
     if objective == "channel" and channel is None:
@@ -172,6 +192,8 @@ def deepdream(image: torch.Tensor, backbone: Backbone | str | None = None, layer
     for layer in _layer_weights(layers):
         backbone.layer_index(layer)  # unknown names fail before any work
     device = backbone.mean.device
+    if objective == "channel":
+        _check_channel(backbone, list(_layer_weights(layers)), channel)
     gen = torch.Generator().manual_seed(seed if seed is not None else torch.seed() % 2**31)
     prior = resolve(prior, "dream")
     guides = None

@@ -15,11 +15,12 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageFile, ImageOps, PngImagePlugin, UnidentifiedImageError
 
+from .checks import check_output_path, save_extensions, sidecar_path  # noqa: F401  (re-exported)
+
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 MAX_SIDE = 4096  # larger images are downscaled, with a notice, instead of exhausting memory
 MAX_PIXELS = 89_478_485  # PIL's default limit (~0.27 GB as RGB): larger decodes are refused before they start
 _SHRINKABLE = ("L", "LA", "RGB", "RGBA", "CMYK", "I", "F")  # modes PIL resizes by averaging
-_SAVE_CANDIDATES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 _OPEN_LOCK = threading.Lock()
 
 
@@ -42,6 +43,9 @@ def load_image(src, max_size: int | None = None) -> torch.Tensor:
     16-bit images become RGB; transparency is composited on white. Images with a side over MAX_SIDE are
     downscaled with a warning.
     """
+    if max_size is not None and (isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1):
+        raise ValueError(f"max_size must be a whole number of pixels of at least 1, or None; got {max_size!r}.")
+    max_size = _test_cap(max_size)
     if isinstance(src, torch.Tensor):
         x = _tensor_to_batch(src)
     elif isinstance(src, np.ndarray):
@@ -53,6 +57,19 @@ def load_image(src, max_size: int | None = None) -> torch.Tensor:
         img, max_size = _decode(fp, name, max_size)
         return resize_max(_pil_to_tensor(img, name=name), max_size)
     return resize_max(x, max_size, warn_over=MAX_SIDE)
+
+
+def _test_cap(size: int | None) -> int | None:
+    """`size`, lowered to the test mode's cap (`utils.test_size()`) when that is on."""
+    from .utils import test_size
+    cap = test_size()
+    return size if cap is None else min(size or cap, cap)
+
+
+def test_shape(shape: tuple[int, int]) -> tuple[int, int]:
+    """(H, W), scaled down to the test mode's cap (`utils.test_size()`) when that is on and it is larger."""
+    cap = _test_cap(max(shape))
+    return shape if cap >= max(shape) else tuple(max(1, round(d * cap / max(shape))) for d in shape)
 
 
 def _source(src) -> tuple[object, str]:
@@ -179,12 +196,7 @@ def _array_to_tensor(arr: np.ndarray) -> torch.Tensor:
         arr = arr[..., None]
     if arr.ndim != 3 or arr.shape[2] not in (1, 3, 4):
         raise ValueError(f"A numpy image must be (H, W) or (H, W, 1|3|4); got shape {arr.shape}")
-    if arr.dtype == np.uint8:
-        arr = arr.astype(np.float32) / 255.0
-    elif arr.dtype == np.uint16:
-        arr = arr.astype(np.float32) / 65535.0
-    else:
-        arr = arr.astype(np.float32)
+    arr = _array_in_unit_range(arr)
     if arr.shape[2] == 4:
         alpha = arr[..., 3:]
         arr = arr[..., :3] * alpha + (1 - alpha)
@@ -193,7 +205,34 @@ def _array_to_tensor(arr: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.clip(arr, 0, 1)).permute(2, 0, 1)[None].contiguous()
 
 
+def _array_in_unit_range(arr: np.ndarray) -> np.ndarray:
+    """float32 values in [0, 1]: 8-bit and 16-bit pixel values (any integer dtype) are scaled, not clipped;
+    a float array must already be in [0, 1] (ValueError naming its range otherwise); NaN is refused."""
+    if arr.dtype == bool:
+        return arr.astype(np.float32)
+    if np.issubdtype(arr.dtype, np.integer):
+        low, high = (int(arr.min()), int(arr.max())) if arr.size else (0, 0)
+        if low < 0 or high > 65535:
+            raise ValueError(f"An integer image must hold pixel values 0..255 or 0..65535; this one spans "
+                             f"{low}..{high}.")
+        wide = arr.dtype == np.uint16 or (arr.dtype != np.uint8 and high > 255)  # 16-bit pixel values
+        return arr.astype(np.float32) / (65535.0 if wide else 255.0)
+    arr = arr.astype(np.float32)
+    if np.isnan(arr).any():
+        raise ValueError("The image array contains NaN values.")
+    low, high = (float(arr.min()), float(arr.max())) if arr.size else (0.0, 0.0)
+    if low < -1e-3 or high > 1 + 1e-3:
+        hint = " It looks like 0..255 pixel values: pass arr.astype('uint8') or arr / 255." if high <= 255 else ""
+        raise ValueError(f"A float image array must have values in [0, 1]; this one spans "
+                         f"[{low:.4g}, {high:.4g}].{hint}")
+    return arr
+
+
 def _tensor_to_batch(t: torch.Tensor) -> torch.Tensor:
+    if not t.is_floating_point():
+        t = torch.from_numpy(_array_in_unit_range(t.detach().cpu().numpy()))
+    if torch.isnan(t).any():
+        raise ValueError("The image tensor contains NaN values.")
     t = t.detach().float()
     if t.dim() == 2:
         t = t[None].expand(3, -1, -1)
@@ -238,7 +277,7 @@ def resize(x: torch.Tensor, size: int | tuple[int, int] | None = None, scale: fl
     if scale is not None:
         out = (max(1, round(h * scale)), max(1, round(w * scale)))
     elif isinstance(size, int):
-        s = size / max(h, w)
+        s = _test_cap(size) / max(h, w)
         out = (max(1, round(h * s)), max(1, round(w * s)))
     else:
         out = tuple(size)
@@ -256,56 +295,32 @@ def to_pil(x: torch.Tensor) -> Image.Image:
     return Image.fromarray(arr)
 
 
-def save_extensions() -> tuple[str, ...]:
-    """The file extensions `save_image` can write here, e.g. (".png", ".jpg", ".jpeg", ".webp", ...)."""
-    Image.init()
-    known = Image.registered_extensions()
-    return tuple(e for e in _SAVE_CANDIDATES if known.get(e) in Image.SAVE)
-
-
-def check_output_path(path: str | Path, extensions: tuple[str, ...] | None = None, what: str = "an image") -> Path:
-    """`path` as a Path if `what` can be saved there; else ValueError saying why, before any work is done.
-
-    The extension must be one of `extensions` (None: `save_extensions()`), listed in the message, and the
-    nearest existing folder above the file must be a writable folder (missing ones are created on saving).
-    """
-    path = Path(path).expanduser()
-    extensions = save_extensions() if extensions is None else extensions
-    if path.suffix.lower() not in extensions:
-        why = f"the extension {path.suffix!r} is not supported" if path.suffix else "it has no extension"
-        raise ValueError(f"Cannot save {what} as {path}: {why}. Use one of {', '.join(extensions)}.")
-    if path.is_dir():
-        raise ValueError(f"Cannot save {what} as {path}: it is a folder.")
-    existing = next(p for p in path.absolute().parents if p.exists())
-    if not existing.is_dir():
-        raise ValueError(f"Cannot save {what} as {path}: {existing} is a file, not a folder.")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise ValueError(f"Cannot save {what} as {path}: no permission to write in {existing}.")
-    return path
-
-
 def save_image(x: torch.Tensor, path: str | Path, metadata: dict | None = None) -> Path:
     """Save (1, 3, H, W) in [0, 1] as PNG/JPEG/... (see `save_extensions`). `metadata` (seed,
     configuration) goes into the PNG's text chunk "lecturekit" as JSON, and into a .json sidecar for
     other formats. A bad extension or folder raises ValueError (see `check_output_path`)."""
+    from .utils import atomic_path
     path = check_output_path(path)
+    if torch.isnan(x).any():
+        raise ValueError(f"Not saving {path}: the image contains NaN values (the computation diverged).")
     path.parent.mkdir(parents=True, exist_ok=True)
     img = to_pil(x)
-    if metadata is not None and path.suffix.lower() == ".png":
-        info = PngImagePlugin.PngInfo()
+    png = path.suffix.lower() == ".png"
+    info = PngImagePlugin.PngInfo()
+    if metadata is not None and png:
         info.add_text("lecturekit", json.dumps(metadata, default=str))
-        img.save(path, pnginfo=info)
-    else:
-        img.save(path)
-        if metadata is not None:
-            path.with_suffix(path.suffix + ".json").write_text(json.dumps(metadata, indent=2, default=str))
+    with atomic_path(path) as tmp:  # never a half-written picture, even when killed mid-save
+        img.save(tmp, pnginfo=info) if png else img.save(tmp)
+    if metadata is not None and not png:
+        with atomic_path(sidecar_path(path)) as tmp:
+            tmp.write_text(json.dumps(metadata, indent=2, default=str))
     return path
 
 
 def read_metadata(path: str | Path) -> dict | None:
     """The configuration that `save_image` stored with an image, or None."""
     path = Path(path)
-    sidecar = path.with_suffix(path.suffix + ".json")
+    sidecar = sidecar_path(path)
     if sidecar.exists():
         return json.loads(sidecar.read_text())
     with Image.open(path) as img:

@@ -12,11 +12,11 @@ import torch
 
 import dataclasses
 
-from .checks import check_image_size, check_positive, check_steps, check_weight
+from .checks import check_choice, check_image_size, check_positive, check_snapshots, check_steps, check_weight
 from .images import load_image
 from .losses import feature_reconstruction_loss, tv_loss
 from .models import Backbone, load_backbone
-from .optimize import Result, initial_image, optimize_image  # noqa: F401  (initial_image: old home)
+from .optimize import INITS, OPTIMIZERS, Result, initial_image, optimize_image  # noqa: F401  (initial_image: old home)
 from .prior import PLAIN, ImagePrior, resolve
 
 
@@ -69,6 +69,12 @@ def invert_features(image: torch.Tensor, backbone: Backbone | str | None = None,
     steps, tv_weight = check_steps(steps), check_weight("tv_weight", tv_weight)
     check_positive("tv_beta", tv_beta)
     check_positive("lr", lr, allow_none=True)
+    check_choice("optimizer", optimizer, OPTIMIZERS)
+    if not isinstance(init, torch.Tensor):
+        check_choice("init", init, INITS)
+    if prior != "default":
+        resolve(prior, "inversion")
+    check_snapshots(snapshots, steps)
     backbone = load_backbone(backbone)
     layer = layer or backbone.defaults.inversion_layers[-1]
     backbone.layer_index(layer)

@@ -151,8 +151,12 @@ def optimize_stages(make_stage: Callable[[int, torch.Tensor | None], tuple[LossF
     make_stage(size, previous image or None) -> (loss_fn, starting image at that size). `steps` gives
     each stage's budget; `options` go to `optimize_image`. Returns the joined Result of the stages.
     """
+    from .checks import check_snapshots
+    check_snapshots(controls.snapshots, sum(steps))
     result = None
     for size, n in zip(sizes, steps):
+        if n == 0:  # fewer steps than stages: the coarse ones go first
+            continue
         loss_fn, x0 = make_stage(size, None if result is None else result.image)
         done = 0 if result is None else result.steps
         label = f"{desc} {size}px" if len(sizes) > 1 else desc
@@ -160,7 +164,13 @@ def optimize_stages(make_stage: Callable[[int, torch.Tensor | None], tuple[LossF
         result = r if result is None else result.join(r)
         if r.stopped:
             break
+    if result.stopped and size != sizes[-1]:  # stopped in a coarse stage: the picture at the size asked for
+        result.image = make_stage(sizes[-1], result.image)[1].detach()
+        result.message = f"{result.message} (stopped during the {size} px stage; enlarged to {sizes[-1]} px)".strip()
     return result
+
+
+INITS = ("noise", "uniform", "grey", "content", "style")
 
 
 def initial_image(like: torch.Tensor, init: str | torch.Tensor = "noise", seed: int | None = None,
@@ -217,6 +227,9 @@ def optimize_image(loss_fn: LossFn, init: torch.Tensor, optimizer: str = "lbfgs"
     if controls is not None:
         progress, callback, should_stop, snapshots = (controls.progress, controls.callback,
                                                       controls.should_stop, controls.snapshots)
+    else:
+        from .checks import check_snapshots
+        snapshots = check_snapshots(snapshots, steps)
     image = init.detach().clone(memory_format=torch.contiguous_format).requires_grad_(True)  # L-BFGS needs it dense
     opt = make_optimizer(optimizer, [image], lr)
     if schedule not in (None, "cosine"):

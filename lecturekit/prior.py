@@ -46,6 +46,19 @@ class ImagePrior:
     stages: tuple[float, ...] = (1.0,)
     coarse_steps: float = 0.0
 
+    def __post_init__(self):
+        from .checks import ParameterError, check_range, check_weight
+        check_range("prior view_scale", self.view_scale, minimum=0.25, maximum=4.0)
+        check_range("prior jitter", self.jitter, minimum=0, integer=True)
+        check_weight("prior tv", self.tv)
+        check_weight("prior chroma_tv", self.chroma_tv)
+        check_range("prior coarse_steps", self.coarse_steps, minimum=0.0, maximum=1.0)
+        stages = tuple(self.stages) if isinstance(self.stages, (list, tuple)) else None
+        if not stages or not all(isinstance(f, (int, float)) and 0 < f <= 1 for f in stages):
+            raise ParameterError(f"prior stages must be fractions of the final size in (0, 1], e.g. (0.5, 1.0); "
+                                 f"got {self.stages!r}")
+        object.__setattr__(self, "stages", stages)
+
     def view(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """What the loss network sees of (N, 3, H, W): shifted by up to `jitter` px, upsampled."""
         if self.jitter:
@@ -79,7 +92,7 @@ class ImagePrior:
         coarse = min(steps - 1, round(steps * self.coarse_steps))
         per = [coarse // (n_stages - 1)] * (n_stages - 1)
         per[-1] += coarse - sum(per)
-        return [max(1, s) for s in per] + [max(1, steps - coarse)]
+        return per + [steps - coarse]  # a stage with 0 steps is skipped: `steps` is the total, always
 
 
 PLAIN = ImagePrior()

@@ -1,6 +1,7 @@
 """The registry of the lessons' named images: where each file is, its checksum and its credit.
 
-The registry is `data/registry.tsv` (name, file, sha256, url, title, creator, year, license, role, source).
+The registry is `lecturekit/assets/registry.tsv`, inside the package (read with importlib.resources, so an
+installed wheel has it too): (name, file, sha256, url, title, creator, year, license, role, source).
 - source "manifest": public-domain paintings and photos. The file is looked up in the folder named by
   LECTUREKIT_DATA, then in the user cache; otherwise it is downloaded once with pooch and checked against
   its sha256.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+from importlib import resources
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +22,7 @@ from pathlib import Path
 __all__ = ["REGISTRY_FILE", "Entry", "UnknownImageError", "registry", "names", "entry", "cache_dir", "sha256",
            "path", "fetch_url", "credit"]
 
-REGISTRY_FILE = Path(__file__).resolve().parent.parent / "data" / "registry.tsv"
+REGISTRY_FILE = resources.files("lecturekit") / "assets" / "registry.tsv"
 
 
 class UnknownImageError(KeyError):
@@ -52,7 +54,7 @@ class Entry:
 
 def registry() -> dict[str, Entry]:
     """All registered images by name."""
-    with open(REGISTRY_FILE, newline="", encoding="utf-8") as f:
+    with REGISTRY_FILE.open("r", newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
     return {r["name"]: Entry(**r) for r in rows}
 

@@ -21,7 +21,7 @@ from .color import luminance_transfer, match_color, match_luminance_stats, rgb_t
 from .images import load_image, resize
 from .losses import ContentTargets, GramTargets, l2_activation, summed
 from .models import Backbone, load_backbone
-from .optimize import Result, RunControls, initial_image, optimize_stages
+from .optimize import INITS, OPTIMIZERS, Result, RunControls, initial_image, optimize_stages
 from .precision import autocast, choose
 from .prior import ImagePrior, resolve
 
@@ -81,6 +81,10 @@ class StyleConfig:
         checks.check_choice("precision", self.precision, PRECISIONS)
         checks.check_choice("channels_last", self.channels_last, (True, False, "auto"))
         checks.check_choice("pooling", self.pooling, POOLINGS)
+        checks.check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        if not isinstance(self.init, torch.Tensor):
+            checks.check_choice("init", self.init, INITS)
+        resolve(self.prior, "style")  # a prior's bad name or field fails here, before any work
         checks.check_steps(self.steps)
         checks.check_size(self.size)
         for name in ("content_weight", "style_weight", "tv_weight", "dream_weight"):

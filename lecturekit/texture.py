@@ -14,12 +14,12 @@ import torch
 import torch.nn.functional as F
 
 from .color import match_histogram as _match_histogram
-from .checks import (check_image_size, check_layer_weights, check_positive, check_range, check_size, check_steps,
-                     check_weight)
-from .images import load_image, resize
+from .checks import (check_choice, check_image_size, check_layer_weights, check_layers, check_positive, check_range,
+                     check_size, check_steps, check_weight)
+from .images import load_image, resize, test_shape
 from .losses import GramTargets, summed
 from .models import Backbone, load_backbone
-from .optimize import Result, RunControls, initial_image, optimize_stages
+from .optimize import OPTIMIZERS, Result, RunControls, initial_image, optimize_stages
 from .prior import PLAIN, ImagePrior, resolve
 
 
@@ -125,12 +125,17 @@ def synthesize_texture(sample, backbone: Backbone | str | None = None, layers=No
     size, steps = check_size(size, allow_pair=True), check_steps(steps)
     check_weight("tv_weight", tv_weight, allow_none=True)
     check_positive("lr", lr, allow_none=True)
+    check_choice("optimizer", optimizer, OPTIMIZERS)
+    resolve(prior, "texture")
     backbone = load_backbone(backbone)
-    layers = list(layers or backbone.defaults.texture_layers)
+    layers = check_layers(layers, "layers") if layers is not None else list(backbone.defaults.texture_layers)
+    for layer in layers:
+        backbone.layer_index(layer)
     layer_weights = check_layer_weights(layer_weights, layers, "layer_weights")
     weights = dict(zip(layers, layer_weights or [1.0] * len(layers)))
     sample = load_image(sample).to(backbone.mean.device)
     final = tuple(sample.shape[-2:]) if size is None else (size, size) if isinstance(size, int) else tuple(size)
+    final = test_shape(final)
     prior = resolve(prior, "texture")
     if tv_weight is not None:
         prior = dataclasses.replace(prior, tv=tv_weight)

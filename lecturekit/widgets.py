@@ -12,6 +12,7 @@ Tests call the compute functions (`dream_view`, `style_view`, ...) and `Explorer
 """
 from __future__ import annotations
 
+import functools
 import io
 import textwrap
 import threading
@@ -20,7 +21,7 @@ from typing import Callable
 
 import torch
 
-from .images import image_bytes, resize
+from .images import image_bytes, load_image, resize
 
 _SLIDER = dict(continuous_update=False, style={"description_width": "initial"})
 
@@ -71,6 +72,18 @@ def style_blend_view(content, style_a, style_b, backbone=None, *, mix: float = 0
     return style_transfer(content, [style_a, style_b], backbone=backbone, style_blend=[1.0 - mix, mix],
                           steps=steps, size=size, progress=False, callback=callback,
                           should_stop=should_stop).image
+
+
+def fast_view(image, *, net: str = "starry_night") -> torch.Tensor:
+    """One pass of the shipped fast-style net `net` (a name from `lk.fast.list_styles()`) over `image`."""
+    from .fast import stylize
+    return stylize(_shipped_net(net), image)
+
+
+@functools.lru_cache(maxsize=8)
+def _shipped_net(name: str):
+    from .fast import load_fast_style
+    return load_fast_style(name)
 
 
 def blend_view(net, image, *, a: int = 0, b: int = 1, mix: float = 0.5) -> torch.Tensor:
@@ -169,6 +182,41 @@ class Explorer:
     def _show(self, img: torch.Tensor) -> None:
         self.image.value = self._preview(img)
 
+    # -- your own photo
+    def add_upload(self, key: str, max_size: int | None = None) -> "Explorer":
+        """Put a file-upload box above the picture: a photo chosen there (a phone JPEG is turned upright by
+        its EXIF orientation) replaces the fixed input `key`, at most `max_size` px, and is painted anew."""
+        import ipywidgets as w
+        self.upload_key, self.upload_size = key, max_size or max(self.fixed[key].shape[-2:])
+        self.upload = w.FileUpload(accept="image/*", multiple=False, description="your photo")
+        self.upload.observe(lambda change: self.use_upload(change["new"]), names="value")
+        self.widget.children = (self.upload,) + tuple(self.widget.children)
+        return self
+
+    def use_upload(self, value) -> torch.Tensor | None:
+        """Load the last file of a FileUpload value (a tuple of {"name", "content", ...}; a dict in
+        ipywidgets 7) as the new input and recompute. A file that is not an image is reported in the
+        status line and changes nothing."""
+        files = list(value.values()) if isinstance(value, dict) else list(value or ())
+        if not files:
+            return None
+        upload = files[-1]
+        try:
+            photo = load_image(bytes(upload["content"]), max_size=self.upload_size)
+        except (ValueError, TypeError) as e:  # ImageLoadError is a ValueError
+            self.status.value = f"could not use {upload.get('name', 'that file')}: {e}"
+            return None
+        self.fixed[self.upload_key] = photo
+        self.cache.clear()
+        using = f"using {upload.get('name', 'your photo')} ({photo.shape[-1]}×{photo.shape[-2]} px)"
+        if self.live:
+            self.run_sync()
+            self.status.value = f"{using}; {self.status.value}"
+        else:
+            self.status.value = using  # the run's own status follows when it ends
+            self.run()
+        return photo
+
     # -- running
     def run_sync(self, **overrides) -> torch.Tensor:
         """Compute (or fetch from the cache) the result for the current controls, in this thread."""
@@ -251,8 +299,9 @@ def _layer_dropdown(options, value, description="layer"):
     return w.Dropdown(options=list(options), value=value, description=description)
 
 
-def dream_explorer(image, backbone=None, layers=None, steps: int = 8, octaves: int = 3, step_size: float = 1.5):
-    """Layer selector, steps, octaves and step size for DeepDream."""
+def dream_explorer(image, backbone=None, layers=None, steps: int = 8, octaves: int = 3, step_size: float = 1.5,
+                   upload: bool = True):
+    """Layer selector, steps, octaves and step size for DeepDream (and an upload box for your own photo)."""
     import ipywidgets as w
     from .models import load_backbone
     bb = load_backbone(backbone)
@@ -263,8 +312,9 @@ def dream_explorer(image, backbone=None, layers=None, steps: int = 8, octaves: i
                 "octaves": w.IntSlider(value=octaves, min=1, max=6, description="octaves", **_SLIDER),
                 "step_size": w.FloatSlider(value=step_size, min=0.25, max=5.0, step=0.25, description="step size",
                                            **_SLIDER)}
-    return Explorer(dream_view, controls, "DeepDream", fixed=dict(image=image, backbone=bb),
-                    total_steps=lambda p: p["steps"] * p["octaves"])
+    explorer = Explorer(dream_view, controls, "DeepDream", fixed=dict(image=image, backbone=bb),
+                        total_steps=lambda p: p["steps"] * p["octaves"])
+    return explorer.add_upload("image") if upload else explorer
 
 
 def inversion_explorer(image, backbone=None, layers=None, steps: int = 100):
@@ -291,8 +341,10 @@ def texture_explorer(sample, backbone=None, steps: int = 80, depth: int = 3):
     return Explorer(texture_view, controls, "Neural texture", fixed=dict(sample=sample, backbone=bb))
 
 
-def style_explorer(content, style, backbone=None, steps: int = 60, size: int = 384, layers=None):
-    """Content/style weights on log scales, content layer, iterations and TV weight."""
+def style_explorer(content, style, backbone=None, steps: int = 60, size: int = 384, layers=None,
+                   upload: bool = True):
+    """Content/style weights on log scales, content layer, iterations and TV weight (and an upload box
+    for your own photo as the content)."""
     import ipywidgets as w
     from .models import load_backbone
     bb = load_backbone(backbone)
@@ -306,8 +358,9 @@ def style_explorer(content, style, backbone=None, steps: int = 60, size: int = 3
                 "steps": w.IntSlider(value=steps, min=10, max=300, step=10, description="iterations", **_SLIDER),
                 "tv_weight": w.FloatLogSlider(value=3.0, base=10, min=-2, max=3, description="TV weight",
                                               **_SLIDER)}
-    return Explorer(style_view, controls, "Neural style transfer",
-                    fixed=dict(content=content, style=style, backbone=bb, size=size))
+    explorer = Explorer(style_view, controls, "Neural style transfer",
+                        fixed=dict(content=content, style=style, backbone=bb, size=size))
+    return explorer.add_upload("content", max_size=size) if upload else explorer
 
 
 def style_blend_explorer(content, style_a, style_b, backbone=None, steps: int = 60, size: int = 384):
@@ -320,6 +373,18 @@ def style_blend_explorer(content, style_a, style_b, backbone=None, steps: int = 
                 "steps": w.IntSlider(value=steps, min=10, max=300, step=10, description="iterations", **_SLIDER)}
     return Explorer(style_blend_view, controls, "Blending two styles",
                     fixed=dict(content=content, style_a=style_a, style_b=style_b, backbone=bb, size=size))
+
+
+def fast_style_explorer(image, size: int = 512, upload: bool = True):
+    """The shipped fast-style nets: a net dropdown, live (one pass each), and an upload box."""
+    import ipywidgets as w
+    from .fast import list_styles
+    names = list_styles()
+    controls = {"net": w.Dropdown(options=names, value="starry_night" if "starry_night" in names else names[0],
+                                  description="network")}
+    explorer = Explorer(fast_view, controls, "Fast style transfer: one pass", live=True,
+                        fixed=dict(image=resize(image, size)), preview_size=size)
+    return explorer.add_upload("image", max_size=size) if upload else explorer
 
 
 def blend_explorer(net, image, size: int = 512):

@@ -17,6 +17,7 @@ torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 def pytest_configure(config):
     config.addinivalue_line("markers", "browser: drives JupyterLab in a real Chromium (slow)")
     config.addinivalue_line("markers", "slow: takes more than a few seconds")
+    config.addinivalue_line("markers", "backbones: the random-weight test mode on VGG-19 and GoogLeNet (make test-backbones)")
 
 
 @pytest.fixture(scope="session")

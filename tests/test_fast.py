@@ -6,9 +6,11 @@ from pathlib import Path
 import pytest
 import torch
 
+import lecturekit as lk
+
 from lecturekit.fast import (CheckpointError, ConditionalInstanceNorm2d, TransformerNet, list_styles,
                              load_fast_style, save_fast_style, stylize, train_fast_style)
-from lecturekit.fast.stylize import load_checkpoint_file, net_from_checkpoint
+from lecturekit.fast.stylize import WEIGHTS_DIR, load_checkpoint_file, net_from_checkpoint
 
 
 @pytest.mark.parametrize("norm, n", [("instance", 1), ("batch", 1), ("conditional", 3)])
@@ -54,7 +56,7 @@ def test_blend_weights_are_validated():
         stylize(net, x, {0: 0.5, 1: 0.6})
     with pytest.raises(ValueError, match=">= 0"):
         stylize(net, x, {0: 1.5, 1: -0.5})
-    with pytest.raises(ValueError, match="styles 0..2"):
+    with pytest.raises(ValueError, match="Style 3 does not exist: this net has 3 styles"):
         stylize(net, x, 3)
     with pytest.raises(ValueError, match="conditional"):
         TransformerNet(norm="instance", n_styles=2)
@@ -125,7 +127,7 @@ def test_shipped_nets():
     multi = [n for n in nets if n.norm_kind == "conditional"]
     assert len(singles) >= 3 and multi and max(n.n_styles for n in multi) >= 4
     for n in names:
-        path = Path(__file__).resolve().parent.parent / "data" / "fast_styles" / f"{n}.pt"
+        path = Path(str(WEIGHTS_DIR)) / f"{n}.pt"
         if load_fast_style(n).norm_kind == "instance":
             assert path.stat().st_size <= 4 * 1024 * 1024
     out = stylize(multi[0], torch.rand(1, 3, 64, 64), {0: 0.5, 1: 0.5})
@@ -149,3 +151,26 @@ def test_distributed_training_with_two_cpu_processes(tmp_path):
     p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert p.returncode == 0, p.stderr[-2000:]
     assert out.exists() and load_fast_style(str(out)).width == 8
+
+
+def test_stylize_takes_any_image_source_and_style_names(tmp_path):
+    net = load_fast_style("four_styles")
+    photo = torch.rand(1, 3, 24, 32)
+    by_index = stylize(net, photo, 1)
+    assert torch.equal(stylize(net, photo, net.styles[1]), by_index)
+    assert torch.equal(stylize(net, photo, {net.styles[0]: 0.5, 1: 0.5}), stylize(net, photo, {0: 0.5, 1: 0.5}))
+    lk.save_image(photo, tmp_path / "p.png")
+    assert stylize(net, tmp_path / "p.png", 1).shape == (1, 3, 24, 32)
+    assert stylize(net, (photo[0].permute(1, 2, 0).numpy() * 255).round().astype("uint8"), 1).shape == (1, 3, 24, 32)
+    with pytest.raises(ValueError, match="no style named 'monet'"):
+        stylize(net, photo, "monet")
+
+
+def test_stylize_refuses_what_it_cannot_paint():
+    single = load_fast_style("starry_night")
+    with pytest.raises(ValueError, match="Style 3 does not exist: this net has 1 style"):
+        stylize(single, torch.rand(1, 3, 16, 16), 3)
+    with pytest.raises(ValueError, match="A tensor image must be"):
+        stylize(single, torch.rand(1, 4, 16, 16))
+    with pytest.raises(lk.ImageLoadError):
+        stylize(single, "no_such_photo.jpg")

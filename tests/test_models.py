@@ -181,3 +181,62 @@ def test_same_padding_in_the_kernel_equals_padding_the_input(kernel, size):
     (gy,) = torch.autograd.grad(y, x, g, retain_graph=True)
     (ge,) = torch.autograd.grad(expected, x, g)
     assert torch.allclose(gy, ge, atol=1e-12)
+
+
+def test_device_picks_cuda_then_mps_then_cpu(monkeypatch):
+    import torch
+
+    import lecturekit as lk
+    monkeypatch.delenv("LECTUREKIT_DEVICE", raising=False)
+    expected = "cuda" if torch.cuda.is_available() else ("mps" if torch.backends.mps.is_available() else "cpu")
+    assert lk.device().type == expected
+    monkeypatch.setenv("LECTUREKIT_DEVICE", "cpu")
+    assert lk.device() == torch.device("cpu") and lk.pick_device() == torch.device("cpu")
+
+
+def test_device_override_that_cannot_work_says_so(monkeypatch):
+    import torch
+
+    import lecturekit as lk
+    monkeypatch.setenv("LECTUREKIT_DEVICE", "tpu9")
+    with pytest.raises(ValueError, match="LECTUREKIT_DEVICE='tpu9' is not a device"):
+        lk.device()
+    if not torch.cuda.is_available():
+        monkeypatch.setenv("LECTUREKIT_DEVICE", "cuda")
+        with pytest.raises(ValueError, match="no CUDA GPU"):
+            lk.device()
+
+
+def test_mps_fallback_is_on_before_torch_loads():
+    import os
+    import subprocess
+    import sys
+    code = "import lecturekit, os; print(os.environ['PYTORCH_ENABLE_MPS_FALLBACK'])"
+    env = {k: v for k, v in os.environ.items() if k != "PYTORCH_ENABLE_MPS_FALLBACK"}
+    assert subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True).stdout.strip() == "1"
+
+
+def test_test_mode_gives_the_named_net_with_random_weights(monkeypatch):
+    import lecturekit as lk
+    monkeypatch.setenv("LECTUREKIT_TEST_BACKBONE", "squeezenet1_1")
+    bb = lk.load_backbone("efficientnet_lite0")
+    assert bb.name == "squeezenet1_1" and bb.weights is None
+    assert max(lk.load_image(torch.rand(1, 3, 300, 200)).shape[-2:]) == 64
+    assert "test mode" in lk.models.why(bb.name)
+    for field in ("shallow", "early", "mid", "deep", "deeper", "deepest"):
+        bb.layer_index(getattr(bb.defaults, field))
+
+
+@pytest.mark.parametrize("name", lk.BACKBONES)
+def test_every_backbone_has_the_ladder_of_depths(name):
+    bb = build_backbone(name, weights=None)
+    ladder = [bb.layer_index(getattr(bb.defaults, f)) for f in ("shallow", "early", "mid", "deep", "deeper", "deepest")]
+    assert ladder == sorted(ladder) and len(set(ladder)) >= 5, ladder
+    assert {"content_low", "content_high"} <= set(bb.defaults.notes)
+
+
+@pytest.mark.parametrize("name", lk.BACKBONES)
+def test_the_deep_layers_are_inversion_layers(name):
+    """Notebook 02 inverts at `deep` and `deepest` among the inversion layers, on every backbone."""
+    d = build_backbone(name, weights=None).defaults
+    assert {d.deep, d.deepest} <= set(d.inversion_layers)

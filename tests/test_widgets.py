@@ -117,3 +117,40 @@ def test_every_explorer_renders_headless(lite0, tubingen, starry):
         bundle = ex._repr_mimebundle_()
         assert bundle["image/png"][:4] == b"\x89PNG" and ex.error is None
         assert ex.compute_count == 1
+
+
+def _phone_jpeg(width=64, height=32) -> bytes:
+    """A landscape JPEG whose EXIF says "rotate 90° on display", as a phone held upright writes it."""
+    import io
+
+    from PIL import Image
+    img = Image.new("RGB", (width, height), (200, 30, 30))
+    img.paste((30, 30, 200), (0, 0, width // 2, height))          # left half blue in the stored pixels
+    exif = img.getexif()
+    exif[0x0112] = 6
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", exif=exif)
+    return buf.getvalue()
+
+
+def test_uploaded_phone_photo_is_upright_and_used():
+    ex = lk.widgets.fast_style_explorer(torch.rand(1, 3, 40, 60), size=48)
+    assert ex.upload in ex.widget.children
+    first = ex.compute_count
+    value = ({"name": "phone.jpg", "type": "image/jpeg", "size": 0, "content": memoryview(_phone_jpeg())},)
+    photo = ex.use_upload(value)
+    assert photo.shape[-2] > photo.shape[-1]                        # upright: taller than wide
+    assert ex.fixed["image"] is photo and ex.compute_count == first + 1
+    assert ex.result.shape[-2:] == photo.shape[-2:] and "phone.jpg" in ex.status.value
+
+
+def test_upload_of_a_non_image_changes_nothing():
+    ex = lk.widgets.fast_style_explorer(torch.rand(1, 3, 40, 60), size=48)
+    before = ex.fixed["image"]
+    assert ex.use_upload(({"name": "notes.txt", "content": memoryview(b"hello")},)) is None
+    assert ex.fixed["image"] is before and "could not use notes.txt" in ex.status.value
+
+
+def test_dream_explorer_has_the_upload_box(lite0_random):
+    ex = lk.widgets.dream_explorer(torch.rand(1, 3, 32, 32), lite0_random, steps=1, octaves=1)
+    assert ex.upload is ex.widget.children[0] and ex.upload_key == "image"

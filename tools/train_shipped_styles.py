@@ -1,16 +1,17 @@
-"""Train the fast-style networks shipped in data/fast_styles/ with this repo's own training code.
+"""Train the fast-style networks shipped in lecturekit/assets/fast_styles/ with this repo's own training code.
 
     python tools/train_shipped_styles.py            # every net that is not there yet
     python tools/train_shipped_styles.py --only starry_night
 
 The configuration of each run is stored inside its .pt file (see `load_fast_style(name).training_config`)
-and listed in data/fast_styles/README.md. On a 2-core CPU, one 1500-step single-style net takes about
+and listed in lecturekit/assets/fast_styles/README.md. On a 2-core CPU, one 1500-step single-style net takes about
 10 minutes with one thread (two nets train side by side, one per core); a GPU does it in well under a
 minute.
 """
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 import time
 
 import torch
@@ -35,7 +36,7 @@ def train(name: str, spec: dict) -> None:
     styles = [lk.data.load(s, max_size=512) for s in spec["styles"]]
     t0 = time.perf_counter()
     net, hist = train_fast_style(styles, None, checkpoint_every=250,
-                                 checkpoint_path=WEIGHTS_DIR.parent.parent / "build" / f"{name}.ckpt",
+                                 checkpoint_path=Path(__file__).resolve().parent.parent / "build" / f"{name}.ckpt",
                                  style_names=spec["styles"], **cfg)
     minutes = (time.perf_counter() - t0) / 60
     final = sum(hist["total"][-50:]) / len(hist["total"][-50:])

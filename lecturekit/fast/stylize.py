@@ -4,6 +4,7 @@ from __future__ import annotations
 import inspect
 import json
 import re
+from importlib import resources
 from pathlib import Path
 
 import torch
@@ -12,22 +13,29 @@ import torch.nn.functional as F
 from .registry import ARCHITECTURES, DEFAULT_ARCH, build
 from .transformer_net import TransformerNet
 
-WEIGHTS_DIR = Path(__file__).resolve().parent.parent.parent / "data" / "fast_styles"
+# The shipped nets live inside the package (lecturekit/assets/fast_styles), so a wheel carries them.
+WEIGHTS_DIR = resources.files("lecturekit") / "assets" / "fast_styles"
 
 
 class CheckpointError(ValueError):
     """A fast-style checkpoint that is corrupt or made for another architecture."""
 
 
-def stylize(net: TransformerNet, image: torch.Tensor, style=0) -> torch.Tensor:
-    """One forward pass: (1, 3, H, W) in [0, 1] -> stylized (1, 3, H, W) in [0, 1], same size.
+def stylize(net: TransformerNet, image, style=0) -> torch.Tensor:
+    """One forward pass: an image -> stylized (1, 3, H, W) in [0, 1], same size.
 
-    `style` picks a style of a conditional net: an index or {index: weight} with weights summing to 1.
+    image: any image source `lk.load_image` takes (path, registered name, bytes, PIL image, array,
+        tensor (1, 3, H, W) in [0, 1], ...), checked the same way.
+    style: a style of the net by index or name ("starry_night"), or {index or name: weight} with weights
+        summing to 1 (a blend); a style the net does not have is an error, on a single-style net too.
     The input is reflection-padded to a multiple of 4 and the output cropped back.
     """
+    from ..checks import check_image_size
+    from ..images import load_image
+    style = style_spec(net, style)
     device = next(net.parameters()).device
     dtype = next(net.parameters()).dtype
-    x = image.to(device=device, dtype=dtype)
+    x = check_image_size(load_image(image), "image").to(device=device, dtype=dtype)
     h, w = x.shape[-2:]
     ph, pw = (-h) % 4, (-w) % 4
     if ph or pw:
@@ -40,14 +48,37 @@ def stylize(net: TransformerNet, image: torch.Tensor, style=0) -> torch.Tensor:
     return y[..., :h, :w].float().clamp(0, 1).cpu()
 
 
+def style_spec(net, style):
+    """`style` with style names replaced by indices, checked against the net's styles."""
+    names = list(getattr(net, "styles", None) or [])
+    n = getattr(net, "n_styles", 1)
+
+    def index(key) -> int:
+        if isinstance(key, str):
+            if key not in names:
+                raise ValueError(f"This net has no style named {key!r}; its styles: {', '.join(names) or 'unnamed'}.")
+            return names.index(key)
+        if isinstance(key, bool) or not isinstance(key, int) or not 0 <= key < n:
+            known = ", ".join(f"{i} ({s})" for i, s in enumerate(names)) if names else f"0..{n - 1}"
+            raise ValueError(f"Style {key!r} does not exist: this net has {n} style{'s' * (n > 1)}: {known}.")
+        return key
+    if isinstance(style, torch.Tensor):
+        return style
+    if isinstance(style, dict):
+        return {index(k): v for k, v in style.items()}
+    return index(style)
+
+
 def save_fast_style(net: TransformerNet, path: str | Path, styles: list[str], half: bool = True,
                     **training_config) -> Path:
     """Save weights (fp16 by default) with the architecture, the style names and the training setup."""
+    from ..utils import atomic_path
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     sd = {k: (v.half() if half and v.is_floating_point() else v) for k, v in net.state_dict().items()}
-    torch.save({"state_dict": sd, "config": {**net.config, "styles": list(styles)}, "styles": list(styles),
-                "training": json.dumps(training_config, default=str)}, path)
+    with atomic_path(path) as tmp:  # a killed save leaves the old file, never half of a new one
+        torch.save({"state_dict": sd, "config": {**net.config, "styles": list(styles)}, "styles": list(styles),
+                    "training": json.dumps(training_config, default=str)}, tmp)
     return path
 
 
@@ -144,8 +175,8 @@ def net_from_checkpoint(ckpt: dict, path: str | Path = "checkpoint") -> Transfor
 
 
 def list_styles() -> list[str]:
-    """Names of the shipped fast-style networks (files in data/fast_styles/)."""
-    return sorted(p.stem for p in WEIGHTS_DIR.glob("*.pt"))
+    """Names of the shipped fast-style networks (files in lecturekit/assets/fast_styles/)."""
+    return sorted(p.name[:-3] for p in WEIGHTS_DIR.iterdir() if p.name.endswith(".pt"))
 
 
 def load_fast_style(name: str, device: str | torch.device | None = None) -> TransformerNet:
@@ -153,10 +184,13 @@ def load_fast_style(name: str, device: str | torch.device | None = None) -> Tran
 
     The style names are in `net.styles`.
     """
-    path = Path(name) if str(name).endswith(".pt") else WEIGHTS_DIR / f"{name}.pt"
-    if not path.exists() and not str(name).endswith(".pt"):
-        raise FileNotFoundError(f"No shipped fast-style net named {name!r}. Known: {', '.join(list_styles())}")
-    ckpt = load_checkpoint_file(path)
+    if str(name).endswith(".pt"):
+        path, ckpt = Path(name), load_checkpoint_file(name)
+    else:
+        if name not in list_styles():
+            raise FileNotFoundError(f"No shipped fast-style net named {name!r}. Known: {', '.join(list_styles())}")
+        with resources.as_file(WEIGHTS_DIR / f"{name}.pt") as path:
+            ckpt = load_checkpoint_file(path)
     net = net_from_checkpoint(ckpt, path)
     net.styles = list(ckpt["config"].get("styles") or ckpt.get("styles") or net.styles)
     net.training_config = json.loads(ckpt.get("training", "{}") or "{}")

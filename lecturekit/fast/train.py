@@ -146,11 +146,16 @@ class TrainConfig:
         for name in ("content_weight", "style_weight", "tv_weight", "saturation_weight"):
             checks.check_weight(name, getattr(self, name))
         checks.check_positive("lr", self.lr)
+        checks.check_range("width", self.width, minimum=1, maximum=512, integer=True)
+        checks.check_choice("norm", self.norm, ("instance", "batch", "conditional"))
+        if self.checkpoint_every is not None:
+            checks.check_steps(self.checkpoint_every, "checkpoint_every")
         for name in ("content_layers", "style_layers", "style_names"):
             if getattr(self, name) is not None:
                 object.__setattr__(self, name, tuple(getattr(self, name)))
-        if self.checkpoint_path is not None:
-            object.__setattr__(self, "checkpoint_path", str(self.checkpoint_path))
+        if self.checkpoint_path is not None:  # a folder, a read-only file or a file in its path: said now
+            object.__setattr__(self, "checkpoint_path", str(checks.check_writable(self.checkpoint_path,
+                                                                                   "the checkpoint")))
 
 
 def train_fast_style(styles: list[torch.Tensor], content=None, backbone: Backbone | str | None = None, *,
@@ -225,12 +230,12 @@ def _training_loss(backbone, targets: list[GramTargets], content_layers, cfg: Tr
 
 
 def _save_checkpoint(path, net, opt, step, history) -> None:
+    from ..utils import atomic_path
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    torch.save({"state_dict": net.state_dict(), "config": net.config, "optimizer": opt.state_dict(),
-                "step": step, "history": history}, tmp)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        torch.save({"state_dict": net.state_dict(), "config": net.config, "optimizer": opt.state_dict(),
+                    "step": step, "history": history}, tmp)
 
 
 def _resume(path, net, opt):

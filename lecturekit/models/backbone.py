@@ -25,7 +25,12 @@ class UnknownLayerError(KeyError):
 
 @dataclass
 class BackboneDefaults:
-    """Layer choices that give good pictures on one net; every lesson starts from these."""
+    """Layer choices that give good pictures on one net; every lesson starts from these.
+
+    `shallow` ... `deepest` are single layers on a ladder of depth, so that a notebook can say
+    "a deep layer" without naming one net's layers: for EfficientNet-Lite0 stem, stage1, stage2, stage3,
+    stage4, stage5; for VGG-19 relu1_1, relu2_1, relu3_1, relu4_2, relu5_1, relu5_4.
+    """
 
     content_layers: list[str]
     style_layers: list[str]
@@ -33,6 +38,12 @@ class BackboneDefaults:
     dream_layer_grid: list[str]
     inversion_layers: list[str]
     texture_layers: list[str]
+    shallow: str = ""
+    early: str = ""
+    mid: str = ""
+    deep: str = ""
+    deeper: str = ""
+    deepest: str = ""
     style_layer_weights: list[float] | None = None
     notes: dict[str, str] = field(default_factory=dict)
 
@@ -109,6 +120,8 @@ class Backbone(nn.Module):
         wanted = {}
         for layer in layers:
             wanted.setdefault(self.layer_index(layer), []).append(layer)
+        if x.device != self.mean.device:  # a CPU image on a GPU backbone (differentiable: grads flow back)
+            x = x.to(self.mean.device)
         h = x if normalized else self.normalize(x)
         out: dict[str, torch.Tensor] = {}
         for i in range(max(wanted) + 1):

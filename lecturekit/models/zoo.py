@@ -99,8 +99,9 @@ def _build_vgg(name: str, state_dict: dict | None) -> Backbone:
         style_layers=["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"],
         dream_layers=["relu4_2"],
         dream_layer_grid=["relu2_2", "relu3_3", "relu4_1", "relu4_3", deep],
-        inversion_layers=["relu1_2", "relu2_2", "relu3_3", "relu4_3", deep],
+        inversion_layers=["relu1_2", "relu2_2", "relu3_3", "relu4_2", deep],
         texture_layers=["relu1_1", "pool1", "pool2", "pool3", "pool4"],
+        shallow="relu1_1", early="relu2_1", mid="relu3_1", deep="relu4_2", deeper="relu5_1", deepest=deep,
         notes={"content_low": "relu2_2", "content_high": "relu4_2"})
     return Backbone(name, list(zip(names, net.features)), head, defaults=defaults)
 
@@ -121,7 +122,9 @@ def _build_googlenet(state_dict: dict | None) -> Backbone:
         dream_layers=["inception4c"],
         dream_layer_grid=["conv3", "inception3b", "inception4a", "inception4c", "inception5b"],
         inversion_layers=["conv1", "conv3", "inception3b", "inception4c", "inception5b"],
-        texture_layers=["conv1", "conv3", "inception3a", "inception4a", "inception4d"])
+        texture_layers=["conv1", "conv3", "inception3a", "inception4a", "inception4d"],
+        shallow="conv1", early="conv3", mid="inception3b", deep="inception4c", deeper="inception4e",
+        deepest="inception5b", notes={"content_low": "conv3", "content_high": "inception4b"})
     # torchvision's pretrained GoogLeNet expects inputs scaled to [-1, 1] (its transform_input step)
     return Backbone("googlenet", [(n, getattr(net, n)) for n in order], head,
                     mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), defaults=defaults)
@@ -140,7 +143,9 @@ def _build_squeezenet(state_dict: dict | None) -> Backbone:
         content_layers=["fire6"], style_layers=["relu1", "fire2", "fire4", "fire6", "fire7"],
         dream_layers=["fire7"], dream_layer_grid=["fire2", "fire4", "fire6", "fire8", "fire9"],
         inversion_layers=["relu1", "fire3", "fire5", "fire7", "fire9"],
-        texture_layers=["relu1", "pool1", "fire3", "fire5", "fire7"])
+        texture_layers=["relu1", "pool1", "fire3", "fire5", "fire7"],
+        shallow="relu1", early="fire3", mid="fire5", deep="fire7", deeper="fire8", deepest="fire9",
+        notes={"content_low": "fire2", "content_high": "fire6"})
     return Backbone("squeezenet1_1", list(zip(names, net.features)), head, defaults=defaults)
 
 
@@ -202,6 +207,7 @@ def _build_lite0(state_dict: dict | None, fold_bn: bool = True) -> Backbone:
         dream_layer_grid=["stage1", "stage2", "stage3", "stage4", "stage5"],
         inversion_layers=["stage0", "stage1", "stage2", "stage3", "stage4", "stage5"],
         texture_layers=["stem", "stage0", "stage1", "stage2", "stage3", "stage4"],
+        shallow="stem", early="stage1", mid="stage2", deep="stage3", deeper="stage4", deepest="stage5",
         notes={"content_low": "stage0", "content_high": "stage2"})
     return Backbone(EMBEDDED, stages, head, defaults=defaults, aliases=aliases)
 
