@@ -52,10 +52,13 @@ def match_histogram(source: torch.Tensor, reference: torch.Tensor) -> torch.Tens
 def match_color(style: torch.Tensor, content: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
     """Linear colour transfer: a 3x3 map and shift give `style` the mean and covariance of the content's
     RGB colours (Cholesky variant of Gatys et al. 2016, section 2.2). Returns the recoloured style."""
+    from .losses import gram_matrix
+
     def stats(x):
         p = x[0].flatten(1)
         mu = p.mean(1, keepdim=True)
-        cov = (p - mu) @ (p - mu).t() / p.shape[1] + eps * torch.eye(3, device=x.device)
+        centred = (p - mu)[None, :, :, None]  # the covariance is the Gram matrix of the centred colours
+        cov = gram_matrix(centred)[0] + eps * torch.eye(3, device=x.device)
         return p, mu, cov
     ps, mus, covs = stats(style)
     _, muc, covc = stats(content)

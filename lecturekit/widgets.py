@@ -190,7 +190,9 @@ class Explorer:
         self.upload_key, self.upload_size = key, max_size or max(self.fixed[key].shape[-2:])
         self.upload = w.FileUpload(accept="image/*", multiple=False, description="your photo")
         self.upload.observe(lambda change: self.use_upload(change["new"]), names="value")
-        self.widget.children = (self.upload,) + tuple(self.widget.children)
+        children = list(self.widget.children)
+        children.insert(1 if self.title else 0, self.upload)  # under the title, above the controls
+        self.widget.children = tuple(children)
         return self
 
     def use_upload(self, value) -> torch.Tensor | None:

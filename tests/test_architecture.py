@@ -1,5 +1,6 @@
 """The shared pieces: one Gram term, one config, the stage loop, Result.join, fit, the net registry,
 and precision chosen by measurement."""
+import ast
 import dataclasses
 import subprocess
 import sys
@@ -137,8 +138,74 @@ def test_images_module_imports_nothing_from_data():
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
 
 
-def test_gram_matrix_is_computed_only_in_losses():
+# --------------------------------------------------------------------------- one of each, found by shape
+def _names(node) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def _transposed(node) -> bool:
+    text = ast.unparse(node)
+    return any(t in text for t in (".transpose(", ".t()", ".mT", ".T", ".permute("))
+
+
+def gram_shaped(node) -> bool:
+    """A product of a tensor with its own transpose (F Fᵀ, by @, mm, bmm or matmul) or an einsum of a
+    tensor with itself: a Gram matrix, whatever it is called."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
+        a, b = node.left, node.right
+    elif isinstance(node, ast.Call) and isinstance(node.func, (ast.Attribute, ast.Name)):
+        fn = node.func.attr if isinstance(node.func, ast.Attribute) else node.func.id
+        if fn == "einsum" and len(node.args) == 3:
+            return ast.unparse(node.args[1]) == ast.unparse(node.args[2])
+        if fn not in ("bmm", "matmul", "mm"):
+            return False
+        a, b = node.args if len(node.args) == 2 else (getattr(node.func, "value", None), node.args[0] if node.args else None)
+        if a is None or b is None:
+            return False
+    else:
+        return False
+    return _transposed(a) != _transposed(b) and bool(_names(a)) and _names(a) == _names(b)
+
+
+def optimization_loop_shaped(node) -> bool:
+    """A function that back-propagates and calls an optimizer's .step() in a loop: an optimization loop."""
+    if not isinstance(node, ast.FunctionDef):
+        return False
+    calls = [ast.unparse(n.func) for n in ast.walk(node) if isinstance(n, ast.Call)]
+    loops = [n for n in ast.walk(node) if isinstance(n, (ast.For, ast.While))]
+    steps = any(ast.unparse(c.func).endswith(".step") for loop in loops for c in ast.walk(loop)
+                if isinstance(c, ast.Call))
+    return steps and any(c.endswith(".backward") or c.endswith("autograd.grad") for c in calls)
+
+
+def _found(rule, source: str) -> list[int]:
+    return [n.lineno for n in ast.walk(ast.parse(source)) if rule(n)]
+
+
+def _package_files():
     from pathlib import Path
     root = Path(lk.__file__).parent
-    users = [p.name for p in root.rglob("*.py") if "gram_matrix(" in p.read_text() and p.name != "losses.py"]
-    assert users == [], users
+    return {p.relative_to(root).as_posix(): p.read_text() for p in root.rglob("*.py")}
+
+
+def test_one_gram_matrix_found_by_its_shape():
+    found = {name: _found(gram_shaped, src) for name, src in _package_files().items()}
+    assert {name for name, lines in found.items() if lines} == {"losses.py"}, found
+
+
+def test_one_pixel_loop_and_one_training_loop_found_by_their_shape():
+    found = {name for name, src in _package_files().items() if _found(optimization_loop_shaped, src)}
+    assert found == {"optimize.py", "fast/fit.py"}, found
+
+
+@pytest.mark.parametrize("second, rule", [
+    ("g = torch.einsum('nchw,ndhw->ncd', f, f)", gram_shaped),
+    ("g = f.flatten(2) @ f.flatten(2).transpose(1, 2)", gram_shaped),
+    ("g = torch.bmm(x, x.mT) / n", gram_shaped),
+    ("def go(x, opt):\n    for _ in range(9):\n        opt.zero_grad()\n        loss(x).backward()\n        opt.step()",
+     optimization_loop_shaped),
+])
+def test_the_shape_rules_catch_a_second_copy(second, rule):
+    """Each rule fails when broken: a second Gram or loop, however it is named, is found."""
+    assert _found(rule, second)
+    assert not _found(rule, "y = a @ b.transpose(1, 2)\nz = torch.einsum('ij,jk->ik', a, b)")

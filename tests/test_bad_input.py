@@ -113,7 +113,8 @@ MEASURE = textwrap.dedent("""
 """)
 
 
-def test_huge_jpeg_with_max_size_is_fast_and_small(tmp_path):
+def test_huge_jpeg_with_max_size_is_decoded_small(tmp_path):
+    """Decoded near the size asked for (memory here; the seconds are measured in bench/, not asserted)."""
     path = tmp_path / "huge.jpg"
     arr = np.empty((9000, 12000, 3), np.uint8)  # a smooth gradient: quick to encode
     arr[..., 0] = np.linspace(0, 255, 12000).astype(np.uint8)
@@ -125,7 +126,6 @@ def test_huge_jpeg_with_max_size_is_fast_and_small(tmp_path):
     assert p.returncode == 0, p.stderr[-2000:]
     m = json.loads(p.stdout.strip().splitlines()[-1])
     assert m["shape"] == [1, 3, 384, 512]
-    assert m["seconds"] < 2.0, m
     assert m["mb"] < 300, m
 
 

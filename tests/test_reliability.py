@@ -112,12 +112,6 @@ def test_cli_checks_the_sidecar_before_the_work(tmp_path, capsys):
     assert not (tmp_path / "out.jpg").exists()
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may write any file")
-def test_cli_checks_a_read_only_sidecar(tmp_path, capsys):
-    sidecar = tmp_path / "out.jpg.json"
-    sidecar.write_text("{}")
-    sidecar.chmod(0o444)
-    assert main(["dream", "tubingen", "-o", str(tmp_path / "out.jpg")]) == 2
 
 
 # --------------------------------------------------------------------------- parameters checked up front
@@ -186,3 +180,35 @@ def test_train_fast_checks_width_and_checkpoint_before_training(tmp_path, capsys
     assert main(["train-fast", "--style", "starry_night", "--out", str(tmp_path / "n.pt"),
                  "--checkpoint", str(tmp_path / "a_file" / "c.pt")]) == 2
     assert "a_file is a file, not a folder" in capsys.readouterr().err
+
+
+def test_two_runs_saving_one_png_leave_a_whole_picture(tmp_path):
+    target = tmp_path / "same.png"
+    code = ("import sys, torch, lecturekit as lk\n"
+            "g = torch.Generator().manual_seed(int(sys.argv[1]))\n"
+            f"lk.save_image(torch.rand(1, 3, 1024, 1024, generator=g), {str(target)!r})\n")
+    runs = [subprocess.Popen([sys.executable, "-c", code, str(seed)]) for seed in (1, 2)]
+    assert [r.wait(timeout=300) for r in runs] == [0, 0]
+    with Image.open(target) as img:
+        img.load()
+        assert img.size == (1024, 1024)
+
+
+def test_a_read_only_sidecar_is_refused_before_the_work(tmp_path, monkeypatch, capsys):
+    import lecturekit.__main__ as cli
+    sidecar = tmp_path / "out.jpg.json"
+    sidecar.write_text("{}")
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if str(p) == str(sidecar) else real_access(p, mode))
+    assert cli.main(["dream", "tubingen", "-o", str(tmp_path / "out.jpg")]) == 2
+    assert "no permission to overwrite it" in capsys.readouterr().err
+    assert not (tmp_path / "out.jpg").exists()
+
+
+def test_dream_cli_stores_the_real_settings(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("LECTUREKIT_TEST_BACKBONE", "squeezenet1_1")  # random weights: quick
+    out = tmp_path / "d.png"
+    assert main(["dream", "tubingen", "-o", str(out), "--size", "48", "--steps", "2", "--octaves", "2"]) == 0
+    meta = lk.read_metadata(out)
+    assert meta["layer"] == lk.load_backbone().defaults.dream_layers
+    assert meta["steps"] == 4 and meta["steps_per_octave"] == 2 and meta["stopped"] is None

@@ -1,5 +1,4 @@
 import threading
-import time
 
 import pytest
 import torch
@@ -8,26 +7,30 @@ import lecturekit as lk
 from lecturekit.widgets import Explorer, blend_explorer, dream_view, style_view
 
 
-def _slow_compute(calls):
+def _slow_compute(calls, reached=None, release=None):
+    """A compute function of `steps` steps; with events, it signals `reached` at step 3 and waits there
+    for `release`, so a test can press Stop in the middle of a run without sleeping."""
     def compute(*, value, steps=20, callback=None, should_stop=None):
         calls.append(value)
         img = torch.full((1, 3, 8, 8), 0.0)
         for step in range(1, steps + 1):
-            time.sleep(0.01)
             img = torch.full((1, 3, 8, 8), step / steps * value)
             if callback:
                 callback(step, img, {})
+            if step == 3 and reached is not None:
+                reached.set()
+                release.wait(30)
             if should_stop and should_stop():
                 break
         return img
     return compute
 
 
-def _explorer(calls, **kw):
+def _explorer(calls, reached=None, release=None, **kw):
     import ipywidgets as w
     controls = {"value": w.FloatSlider(value=0.5, min=0, max=1, continuous_update=False),
                 "steps": w.IntSlider(value=20, min=1, max=100, continuous_update=False)}
-    return Explorer(_slow_compute(calls), controls, "test", **kw)
+    return Explorer(_slow_compute(calls, reached, release), controls, "test", **kw)
 
 
 def test_headless_default_render():
@@ -54,12 +57,14 @@ def test_cache_means_no_recomputation():
 
 
 def test_stop_returns_a_partial_result_and_the_thread_leaves_no_exception():
-    calls = []
-    ex = _explorer(calls)
+    calls, reached, release = [], threading.Event(), threading.Event()
+    ex = _explorer(calls)                     # the default picture, computed at construction
+    ex.compute = _slow_compute(calls, reached, release)
     ex.controls["steps"].value = 100
     thread = ex.run()
-    time.sleep(0.1)
+    assert reached.wait(30)                   # the run is at step 3
     ex.stop()
+    release.set()
     ex.wait(10)
     assert not thread.is_alive() and ex.error is None
     assert 0 < ex.progress.value < 100
@@ -153,4 +158,4 @@ def test_upload_of_a_non_image_changes_nothing():
 
 def test_dream_explorer_has_the_upload_box(lite0_random):
     ex = lk.widgets.dream_explorer(torch.rand(1, 3, 32, 32), lite0_random, steps=1, octaves=1)
-    assert ex.upload is ex.widget.children[0] and ex.upload_key == "image"
+    assert ex.upload is ex.widget.children[1] and ex.upload_key == "image"
