@@ -34,7 +34,7 @@ _EXPORTS = {
     "ImagePrior": "prior", "RunControls": "optimize", "optimize_stages": "optimize", "initial_image": "optimize",
     "GramTargets": "losses", "ContentTargets": "losses",
 }
-_SUBMODULES = {"data", "models", "images", "viz", "widgets", "losses", "optimize", "dream", "inversion",
+_SUBMODULES = {"data", "models", "images", "viz", "widgets", "losses", "optimize", "dream", "inversion", "configs",
                "texture", "style", "color", "utils", "fast", "prior", "precision", "checks", "registry"}
 
 __all__ = sorted(_EXPORTS) + sorted(_SUBMODULES)

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import sys
 import warnings
 from pathlib import Path
+
+from .configs import OPTIMIZERS, POOLINGS, PRECISIONS, StyleConfig
 
 EXIT_NAN, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 1, 2, 130
 
@@ -62,27 +65,56 @@ def _blend(text):
         raise argparse.ArgumentTypeError(f"--style-blend takes comma-separated numbers, got {text!r}") from None
 
 
+def _parse_bool_or_auto(text: str):
+    low = text.lower()
+    if low in ("auto", "true", "false", "1", "0", "yes", "no"):
+        return "auto" if low == "auto" else low in ("true", "1", "yes")
+    raise argparse.ArgumentTypeError(f"takes true, false or auto; got {text!r}")
+
+
+def _none_or(parse):
+    return lambda text: None if text.lower() == "none" else parse(text)
+
+
+def _str_list(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _option_parser(type_text: str):
+    """The argparse type for a dataclass field's annotation (a string under `from __future__`)."""
+    parsers = {"tuple[int": _int_list, "tuple[float": _blend, "tuple[str": _str_list, "bool | str": _parse_bool_or_auto,
+               "float": float, "int": int, "str": str, "object": str}
+    parse = next(p for key, p in parsers.items() if type_text.startswith(key))
+    return _none_or(parse) if "None" in type_text else parse
+
+
+def add_config_options(parser: argparse.ArgumentParser, config, choices: dict | None = None) -> None:
+    """One --option per field of the dataclass `config`, with the field's own default: a default is
+    written once, in the config, and the command line cannot drift from the API."""
+    for f in dataclasses.fields(config):
+        kw = {"choices": choices[f.name]} if choices and f.name in choices else {}
+        parser.add_argument("--" + f.name.replace("_", "-"), dest=f.name, default=f.default,
+                            type=_option_parser(str(f.type)), help=f"default: {f.default}", **kw)
+
+
+def config_values(args: argparse.Namespace, config) -> dict:
+    """The parsed values of `config`'s fields."""
+    return {f.name: getattr(args, f.name) for f in dataclasses.fields(config)}
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m lecturekit", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
-    s = sub.add_parser("style", help="neural style transfer (Gatys)")
+    s = sub.add_parser("style", help="neural style transfer (Gatys)",
+                       description="Every option is a field of lk.StyleConfig, with the same default as "
+                                   "lk.style_transfer(...): the command line and the API make the same picture.")
     s.add_argument("content")
     s.add_argument("style", nargs="+", help="one or more style images (blended)")
     s.add_argument("-o", "--output", required=True)
-    s.add_argument("--size", type=int, default=512)
-    s.add_argument("--steps", type=int, default=300)
-    s.add_argument("--style-weight", type=float, default=1e3)
-    s.add_argument("--content-weight", type=float, default=1.0)
-    s.add_argument("--tv-weight", type=float, default=0.0)
-    s.add_argument("--style-scale", type=float, default=1.0)
-    s.add_argument("--style-blend", type=_blend, default=None, help="e.g. 0.7,0.3")
-    s.add_argument("--original-colors", choices=["luminance", "histogram"], default=None)
-    s.add_argument("--optimizer", default="lbfgs", choices=["lbfgs", "adam", "sgd", "adagrad", "adadelta", "rmsprop"])
-    s.add_argument("--multiscale", type=_int_list, default=None,
-                   help="coarse-to-fine sizes, e.g. 256,512")
     s.add_argument("--backbone", default=None)
-    s.add_argument("--seed", type=int, default=0)
+    add_config_options(s, StyleConfig, choices={"optimizer": OPTIMIZERS, "original_colors": ("luminance", "histogram"),
+                                                "pooling": POOLINGS, "precision": PRECISIONS})
     d = sub.add_parser("dream", help="DeepDream")
     d.add_argument("image")
     d.add_argument("-o", "--output", required=True)
@@ -120,8 +152,8 @@ def _check_style_args(a, problems: _Problems) -> list[int]:
     """Every number of `style` checked before any work; returns the sizes of the stages."""
     from .checks import check_blend, check_multiscale, check_positive, check_size, check_steps, check_weight
     problems.check(check_steps, a.steps, "--steps")
-    for option in ("style_weight", "content_weight", "tv_weight"):
-        problems.check(check_weight, "--" + option.replace("_", "-"), getattr(a, option))
+    for option in ("style_weight", "content_weight", "tv_weight", "dream_weight"):
+        problems.check(check_weight, "--" + option.replace("_", "-"), getattr(a, option), allow_none=True)
     problems.check(check_positive, "--style-scale", a.style_scale)
     if a.style_blend is not None:
         a.style_blend = problems.check(check_blend, a.style_blend, len(a.style), "--style-blend")
@@ -130,6 +162,8 @@ def _check_style_args(a, problems: _Problems) -> list[int]:
     if sizes[-1] and not problems.found:
         problems.check(check_size, round(sizes[-1] * a.style_scale), "the style's size (--size x --style-scale)",
                        allow_none=False)
+    if not problems.found:  # the rest of StyleConfig's own checks (prior, layers' weights, ...)
+        problems.check(StyleConfig, **config_values(a, StyleConfig))
     return sizes
 
 
@@ -184,11 +218,8 @@ def _run_style(a) -> int:
     from .style import style_transfer
     content = _load(a.content, "content", None, sizes[0])
     styles = [_load(s, "style", None, max(1, round(sizes[0] * a.style_scale))) for s in a.style]
-    r = style_transfer(content, styles if len(styles) > 1 else styles[0], backbone=a.backbone, size=sizes[-1],
-                       steps=a.steps, style_weight=a.style_weight, content_weight=a.content_weight,
-                       tv_weight=a.tv_weight, style_scale=a.style_scale, style_blend=a.style_blend,
-                       original_colors=a.original_colors, optimizer=a.optimizer, multiscale=a.multiscale,
-                       seed=a.seed, progress=True)
+    r = style_transfer(content, styles if len(styles) > 1 else styles[0], backbone=a.backbone, progress=True,
+                       **config_values(a, StyleConfig))
     meta = {**r.config, "content": a.content, "style": a.style, "final_loss": r.loss, "steps": r.steps,
             "steps_requested": a.steps * len(sizes), "stopped": r.stopped}
     return _save(r.image, output, meta, r.stopped, r.message,

@@ -17,11 +17,11 @@ from typing import Callable
 
 import torch
 
+from .configs import INITS, OPTIMIZERS  # noqa: F401  (re-exported: lk.OPTIMIZERS)
 from .images import resize
 from .utils import progress_bar
 
 LossFn = Callable[[torch.Tensor], dict]
-OPTIMIZERS = ("lbfgs", "adam", "sgd", "adagrad", "adadelta", "rmsprop", "normalized_gd")
 # L-BFGS remembers this many steps. torch's default of 100 costs a style-transfer step at 512 px about
 # 0.08 s of vector arithmetic (its two-loop recursion runs over every remembered pair) and barely helps:
 # with 20 the plain loss reaches the same values in 0-9 % more steps (bench/time_to_quality.py).
@@ -168,9 +168,6 @@ def optimize_stages(make_stage: Callable[[int, torch.Tensor | None], tuple[LossF
         result.image = make_stage(sizes[-1], result.image)[1].detach()
         result.message = f"{result.message} (stopped during the {size} px stage; enlarged to {sizes[-1]} px)".strip()
     return result
-
-
-INITS = ("noise", "uniform", "grey", "content", "style")
 
 
 def initial_image(like: torch.Tensor, init: str | torch.Tensor = "noise", seed: int | None = None,

@@ -300,7 +300,7 @@ def test_size_negative_zero_or_tiny(size, lite0_random):
     ("--tv-weight", -0.5, "--tv-weight must be a finite number >= 0; got -0.5"),
     ("--style-weight", "nan", "--style-weight must be a finite number >= 0; got nan"),
     ("--style-scale", 0, "--style-scale must be a finite number > 0; got 0.0"),
-    ("--style-scale", 100, "the style's size (--size x --style-scale)=51200 would need about"),
+    ("--style-scale", 100, "the style's size (--size x --style-scale)=25600 would need about"),
     ("--multiscale", "0,-5", "--multiscale[0] must be an integer from 16 to 4096 px; got 0"),
     ("--multiscale", "256,128", "--multiscale sizes must increase"),
 ])

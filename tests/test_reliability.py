@@ -212,3 +212,21 @@ def test_dream_cli_stores_the_real_settings(tmp_path, monkeypatch, capsys):
     meta = lk.read_metadata(out)
     assert meta["layer"] == lk.load_backbone().defaults.dream_layers
     assert meta["steps"] == 4 and meta["steps_per_octave"] == 2 and meta["stopped"] is None
+
+
+# --------------------------------------------------------------------------- one set of defaults
+def test_cli_style_defaults_are_the_api_defaults():
+    import dataclasses
+
+    from lecturekit.__main__ import build_parser, config_values
+    args = build_parser().parse_args(["style", "a.jpg", "b.jpg", "-o", "x.png"])
+    assert config_values(args, lk.StyleConfig) == dataclasses.asdict(lk.StyleConfig())
+
+
+def test_cli_and_api_make_the_same_picture(tmp_path, monkeypatch):
+    monkeypatch.setenv("LECTUREKIT_TEST_BACKBONE", "squeezenet1_1")
+    out = tmp_path / "cli.png"
+    assert main(["style", "tubingen", "starry_night", "-o", str(out), "--size", "48", "--steps", "3"]) == 0
+    api = lk.style_transfer("tubingen", "starry_night", size=48, steps=3, progress=False)
+    assert np.array_equal(np.asarray(Image.open(out).convert("RGB")), np.asarray(lk.to_pil(api.image)))
+    assert lk.read_metadata(out)["style_weight"] == api.config["style_weight"]
