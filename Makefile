@@ -29,9 +29,10 @@ lab: setup
 test: setup check-notebooks browser-deps
 	$(BIN)/python -m pytest -q tests notebooks $(NBVAL_FLAGS) -m "not backbones" --durations=25
 
-# Every notebook in the random-weight test mode on VGG-19 and GoogLeNet too (make test runs SqueezeNet 1.1).
+# Every notebook in the random-weight test mode on VGG-19 and GoogLeNet too, at 64 px (make test runs
+# SqueezeNet 1.1). About 1.5 hours on 2 cores: VGG-19 is 20x the work of the embedded net.
 test-backbones: setup
-	$(BIN)/python -m pytest -q tests/test_notebooks.py -m backbones
+	$(BIN)/python -m pytest -q tests/test_notebooks.py -m backbones --tb=native --durations=0
 
 # Debian's Chromium for the browser test (playwright comes from PyPI with the test extras).
 browser-deps:

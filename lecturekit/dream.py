@@ -227,7 +227,7 @@ def deepdream(image: torch.Tensor, backbone: Backbone | str | None = None, layer
                          step_size=step_size, jitter=jitter, octaves=octaves, octave_scale=octave_scale,
                          objective=objective, channel=channel, seed=seed, backbone=backbone.name,
                          prior=dataclasses.asdict(prior))
-    return result
+    return result.cpu()
 
 
 def zoom_into(x: torch.Tensor, zoom: float) -> torch.Tensor:

@@ -97,7 +97,7 @@ def invert_features(image: torch.Tensor, backbone: Backbone | str | None = None,
     result.config.update(layer=layer, tv_weight=tv_weight, tv_beta=tv_beta, init=str(init)[:20], stride=stride,
                          prior=dataclasses.asdict(prior), lr=lr,
                          seed=seed, mse=pixel_mse(result.image, image), psnr=psnr(result.image, image))
-    return result
+    return result.cpu()
 
 
 def pixel_mse(x: torch.Tensor, y: torch.Tensor) -> float:

@@ -108,6 +108,13 @@ class Result:
         joined.times = [*self.times, *(t + offset for t in later.times)]
         return joined
 
+    def cpu(self) -> "Result":
+        """This Result with its image and snapshots on the CPU (what a lesson hands back: a notebook's
+        own tensors live there, whatever device the backbone runs on). A no-op on a CPU."""
+        self.image = self.image.cpu()
+        self.snapshots = {k: v.cpu() for k, v in self.snapshots.items()}
+        return self
+
     def __repr__(self) -> str:
         shape = "x".join(map(str, self.image.shape[-2:][::-1]))
         extra = f", stopped={self.stopped!r}" if self.stopped else ""

@@ -71,7 +71,7 @@ def style_transfer(content, style, *, backbone: Backbone | str | None = None, pr
               if not isinstance(v, torch.Tensor)}
     result.config = {**result.config, **config, "prior": dataclasses.asdict(prior), "backbone": backbone.name,
                      "sizes": sizes, "stage_steps": steps}
-    return result
+    return result.cpu()
 
 
 def _stage(backbone: Backbone, cfg: StyleConfig, prior: ImagePrior, content: torch.Tensor,

@@ -156,4 +156,4 @@ def synthesize_texture(sample, backbone: Backbone | str | None = None, layers=No
         result.image = _match_histogram(result.image, sample)
     result.config.update(layers=layers, layer_weights=list(weights.values()), size=list(final), seed=seed,
                          match_histogram=match_histogram, prior=dataclasses.asdict(prior), sizes=sizes)
-    return result
+    return result.cpu()

@@ -70,7 +70,7 @@ def test_notebook_runs_in_the_random_weight_test_mode(path, backbone, monkeypatc
     import nbformat
     from nbclient import NotebookClient
     monkeypatch.setenv("LECTUREKIT_TEST_BACKBONE", backbone)
-    monkeypatch.setenv("LECTUREKIT_TEST_SIZE", "64")
+    monkeypatch.setenv("LECTUREKIT_TEST_SIZE", os.environ.get("LECTUREKIT_TEST_SIZE", "64"))
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=600, kernel_name="python3",
