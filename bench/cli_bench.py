@@ -15,7 +15,7 @@ CASES = [
     ("bad numbers (--steps 0 --size -3)", ["style", "tubingen", "starry_night", "-o", "{out}/x.png",
                                            "--steps", "0", "--size", "-3"]),
     ("dream tubingen (default: 512 px, 4 octaves x 10 steps)", ["dream", "tubingen", "-o", "{out}/dream.png"]),
-    ("style tubingen starry_night --size 512 (default 300 steps)",
+    ("style tubingen starry_night --size 512 (default 200 steps)",
      ["style", "tubingen", "starry_night", "-o", "{out}/style.png", "--size", "512"]),
 ]
 
