@@ -189,25 +189,17 @@ class _StepCounter:
 
 def _check_output(a, problems: _Problems, inputs: list[str]) -> Path | None:
     """The output and its .json sidecar writable, and not one of the inputs (which it would overwrite)."""
-    from .checks import check_output_path, sidecar_path
+    from .checks import check_output_path, check_writable, sidecar_path
     output = problems.check(check_output_path, a.output)
     if output is None:
         return None
     if output.suffix.lower() != ".png":  # the settings go into a sidecar file beside the picture
-        problems.check(_check_sidecar, sidecar_path(output))
+        problems.check(check_writable, sidecar_path(output), "the settings")
     for src in inputs:
         if Path(src).exists() and Path(src).resolve() == output.resolve():
             problems.found.append(f"the output {a.output} is the input {src}: it would overwrite it. "
                                   "Choose another output name.")
     return output
-
-
-def _check_sidecar(path: Path) -> None:
-    import os
-    if path.is_dir():
-        raise ValueError(f"Cannot write the settings to {path}: it is a folder.")
-    if path.exists() and not os.access(path, os.W_OK):
-        raise ValueError(f"Cannot write the settings to {path}: no permission to overwrite it.")
 
 
 def _run_style(a) -> int:
