@@ -25,17 +25,20 @@ _EXPORTS = {
     "show_images": "viz", "plot_losses": "viz",
     "seed_everything": "utils", "pick_device": "utils", "device": "utils", "in_ci": "utils",
     "optimize_image": "optimize", "Result": "optimize", "OPTIMIZERS": "optimize",
-    "gram_matrix": "losses", "tv_loss": "losses", "content_loss": "losses", "gram_loss": "losses",
+    "gram_matrix": "losses", "total_variation": "losses", "content_loss": "losses", "gram_loss": "losses",
     "feature_reconstruction_loss": "losses",
     "deepdream": "dream",
     "invert_features": "inversion",
     "efros_leung": "texture", "synthesize_texture": "texture", "match_histogram": "color",
     "style_transfer": "style", "StyleConfig": "style",
     "ImagePrior": "prior", "RunControls": "optimize", "optimize_stages": "optimize", "initial_image": "optimize",
+    "DreamConfig": "configs",
     "GramTargets": "losses", "ContentTargets": "losses",
 }
+# The submodules `lk.<name>` loads on first use (module `__getattr__` below): a new module is listed here
+# to be reachable as an attribute of `lk` without an import of its own; `import lecturekit` loads none.
 _SUBMODULES = {"data", "models", "images", "viz", "widgets", "losses", "optimize", "dream", "inversion", "configs",
-               "texture", "style", "color", "utils", "fast", "prior", "precision", "checks", "registry"}
+               "texture", "style", "color", "utils", "fast", "prior", "precision", "checks", "registry", "param"}
 
 __all__ = sorted(_EXPORTS) + sorted(_SUBMODULES)
 

@@ -19,7 +19,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from .configs import OPTIMIZERS, POOLINGS, PRECISIONS, StyleConfig
+from .configs import DREAM_OBJECTIVES, OPTIMIZERS, POOLINGS, PRECISIONS, DreamConfig, StyleConfig
 
 EXIT_NAN, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 1, 2, 130
 
@@ -80,20 +80,30 @@ def _str_list(text: str) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
 
 
+def _parse_bool(text: str) -> bool:
+    value = _parse_bool_or_auto(text)
+    if value == "auto":
+        raise argparse.ArgumentTypeError(f"takes true or false; got {text!r}")
+    return value
+
+
 def _option_parser(type_text: str):
     """The argparse type for a dataclass field's annotation (a string under `from __future__`)."""
     parsers = {"tuple[int": _int_list, "tuple[float": _blend, "tuple[str": _str_list, "bool | str": _parse_bool_or_auto,
-               "float": float, "int": int, "str": str, "object": str}
+               "bool": _parse_bool, "float": float, "int": int, "str": str, "object": str}
     parse = next(p for key, p in parsers.items() if type_text.startswith(key))
     return _none_or(parse) if "None" in type_text else parse
 
 
-def add_config_options(parser: argparse.ArgumentParser, config, choices: dict | None = None) -> None:
+def add_config_options(parser: argparse.ArgumentParser, config, choices: dict | None = None,
+                       aliases: dict | None = None) -> None:
     """One --option per field of the dataclass `config`, with the field's own default: a default is
-    written once, in the config, and the command line cannot drift from the API."""
+    written once, in the config, and the command line cannot drift from the API. `aliases` gives a
+    field more option names ({"layers": ["--layer"]})."""
     for f in dataclasses.fields(config):
         kw = {"choices": choices[f.name]} if choices and f.name in choices else {}
-        parser.add_argument("--" + f.name.replace("_", "-"), dest=f.name, default=f.default,
+        names = ["--" + f.name.replace("_", "-"), *(aliases or {}).get(f.name, [])]
+        parser.add_argument(*names, dest=f.name, default=f.default,
                             type=_option_parser(str(f.type)), help=f"default: {f.default}", **kw)
 
 
@@ -115,15 +125,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--backbone", default=None)
     add_config_options(s, StyleConfig, choices={"optimizer": OPTIMIZERS, "original_colors": ("luminance", "histogram"),
                                                 "pooling": POOLINGS, "precision": PRECISIONS})
-    d = sub.add_parser("dream", help="DeepDream")
+    d = sub.add_parser("dream", help="DeepDream",
+                       description="Every option but --size and --backbone is a field of lk.configs.DreamConfig, "
+                                   "with the same default as lk.deepdream(...).")
     d.add_argument("image")
     d.add_argument("-o", "--output", required=True)
-    d.add_argument("--layer", default=None)
-    d.add_argument("--steps", type=int, default=10)
-    d.add_argument("--octaves", type=int, default=4)
-    d.add_argument("--size", type=int, default=512)
+    d.add_argument("--size", type=int, default=512, help="longest side the image is loaded at (default: 512)")
     d.add_argument("--backbone", default=None)
-    d.add_argument("--seed", type=int, default=0)
+    add_config_options(d, DreamConfig, choices={"objective": DREAM_OBJECTIVES}, aliases={"layers": ["--layer"]})
     dl = sub.add_parser("download", help="pre-download torchvision weights into the torch hub cache")
     dl.add_argument("names", nargs="+")
     sub.add_parser("train-fast", help="train a fast style network (see --help)", add_help=False)
@@ -142,6 +151,17 @@ class _Problems:
         except ValueError as e:
             self.found.append(" ".join(str(e).split()))
             return None
+
+    def check_config(self, config, values: dict):
+        """Build the dataclass `config` from `values`; a problem names the option (--steps), not the field."""
+        found = len(self.found)
+        made = self.check(config, **values)
+        if len(self.found) > found:
+            names = sorted((f.name for f in dataclasses.fields(config)), key=len, reverse=True)
+            text = self.found[-1]
+            name = next((n for n in names if text.startswith(n + " ")), None)
+            self.found[-1] = "--" + name.replace("_", "-") + text[len(name):] if name else text
+        return made
 
     def raise_if_any(self) -> None:
         if self.found:
@@ -219,23 +239,21 @@ def _run_style(a) -> int:
 
 
 def _run_dream(a) -> int:
-    from .checks import check_size, check_steps
+    from .checks import check_size
     problems = _Problems()
     output = _check_output(a, problems, [a.image])
     size = problems.check(check_size, a.size, "--size", allow_none=False)
-    problems.check(check_steps, a.steps, "--steps")
-    problems.check(check_steps, a.octaves, "--octaves")
+    problems.check_config(DreamConfig, config_values(a, DreamConfig))
     problems.raise_if_any()
     from .dream import deepdream
     img = _load(a.image, "image", size, size)
     counter = _StepCounter()
-    out = deepdream(img, a.backbone, layers=a.layer, steps=a.steps, octaves=a.octaves, seed=a.seed,
-                    callback=counter)
+    out = deepdream(img, a.backbone, callback=counter, **config_values(a, DreamConfig))
     image = out.image if hasattr(out, "image") else out
     # a Result says why it stopped; a bare tensor cannot, so fewer steps than asked count as an interrupt
     stopped = getattr(out, "stopped", None) or (None if counter.steps >= a.steps * a.octaves else "interrupted")
     settings = getattr(out, "config", {}) or {}
-    meta = {**vars(a), "layer": settings.get("layers", a.layer), "steps": counter.steps,  # steps done, all octaves
+    meta = {**vars(a), "layer": settings.get("layers", a.layers), "steps": counter.steps,  # steps done, all octaves
             "steps_per_octave": a.steps, "prior": settings.get("prior"), "stopped": stopped}
     return _save(image, output, meta, stopped, getattr(out, "message", ""), f"{counter.steps} steps")
 
@@ -264,15 +282,14 @@ def _run_download(a) -> int:
 
 def _run_train_fast(argv: list[str]) -> int:
     """`train-fast`: its --out is checked first (a .pt file in a usable folder), then it trains."""
-    from .fast.train import main as train_main
+    from .fast.cli import main as train_main
     from .checks import check_output_path
     for i, arg in enumerate(argv):
         if arg.startswith("--out="):
             check_output_path(arg.split("=", 1)[1], (".pt",), "a fast-style net")
         elif arg == "--out" and i + 1 < len(argv):
             check_output_path(argv[i + 1], (".pt",), "a fast-style net")
-    train_main(argv)
-    return 0
+    return train_main(argv)
 
 
 @contextlib.contextmanager

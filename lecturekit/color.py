@@ -1,32 +1,39 @@
-"""Colour operations: YIQ, histogram matching, and the two colour-preservation methods of
-Gatys, Bethge, Hertzmann & Shechtman (2016), "Preserving Color in Neural Artistic Style Transfer".
+"""Colour operations: the one colour conversion (luminance and chroma), histogram matching, and the two
+colour-preservation methods of Gatys, Bethge, Hertzmann & Shechtman (2016), "Preserving Color in Neural
+Artistic Style Transfer".
 
-Images are (1, 3, H, W) with values in [0, 1].
+Images are (1, 3, H, W) with values in [0, 1]. Every part of the package that separates luminance from
+colour (the prior's total variation, luminance-only style transfer) goes through `rgb_to_ycc`.
 """
 from __future__ import annotations
 
 import torch
 
-_RGB_TO_YIQ = torch.tensor([[0.299, 0.587, 0.114],
-                            [0.595716, -0.274453, -0.321263],
-                            [0.211456, -0.522591, 0.311135]])
+# Rec. 601 luma weights: Y = 0.299 R + 0.587 G + 0.114 B.
+LUMA = (0.299, 0.587, 0.114)
 
 
-def rgb_to_yiq(x: torch.Tensor) -> torch.Tensor:
-    """(N, 3, H, W) RGB in [0, 1] -> YIQ (Y, the luminance, in [0, 1]; I and Q, the chrominance)."""
-    return torch.einsum("ij,njhw->nihw", _RGB_TO_YIQ.to(x), x)
+def rgb_to_ycc(x: torch.Tensor) -> torch.Tensor:
+    """(N, 3, H, W) RGB in [0, 1] -> (N, 3, H, W) of the luminance Y (in [0, 1]) and the two colour
+    differences B − Y and R − Y (the chroma, 0 on greys)."""
+    r, g, b = x[:, 0:1], x[:, 1:2], x[:, 2:3]
+    y = LUMA[0] * r + LUMA[1] * g + LUMA[2] * b
+    return torch.cat([y, b - y, r - y], 1)
 
 
-def yiq_to_rgb(x: torch.Tensor) -> torch.Tensor:
-    """Inverse of `rgb_to_yiq` (not clamped)."""
-    return torch.einsum("ij,njhw->nihw", torch.linalg.inv(_RGB_TO_YIQ).to(x), x)
+def ycc_to_rgb(x: torch.Tensor) -> torch.Tensor:
+    """Inverse of `rgb_to_ycc` (not clamped)."""
+    y, cb, cr = x[:, 0:1], x[:, 1:2], x[:, 2:3]
+    r, b = cr + y, cb + y
+    g = (y - LUMA[0] * r - LUMA[2] * b) / LUMA[1]
+    return torch.cat([r, g, b], 1)
 
 
 def luminance_transfer(stylized: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
-    """Keep the luminance Y of `stylized` and the chrominance I, Q of `content` (same size)."""
-    y = rgb_to_yiq(stylized)[:, :1]
-    iq = rgb_to_yiq(content)[:, 1:]
-    return yiq_to_rgb(torch.cat([y, iq], 1)).clamp(0, 1)
+    """Keep the luminance Y of `stylized` and the chroma (B − Y, R − Y) of `content` (same size)."""
+    y = rgb_to_ycc(stylized)[:, :1]
+    chroma = rgb_to_ycc(content)[:, 1:]
+    return ycc_to_rgb(torch.cat([y, chroma], 1)).clamp(0, 1)
 
 
 def match_luminance_stats(luma: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:

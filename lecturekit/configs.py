@@ -109,3 +109,112 @@ class StyleConfig:
             return list(self.multiscale), [self.steps] * len(self.multiscale)
         sizes = prior.stage_sizes(self.size or native)
         return sizes, prior.stage_steps(self.steps, len(sizes))
+
+
+DREAM_OBJECTIVES = ("l2", "channel", "guided")
+
+
+@dataclass(frozen=True)
+class DreamConfig:
+    """Every option of a DeepDream, validated once; `result.config` is its `asdict` (with the backbone).
+
+    layers: a layer name, a list (equal weights) or {layer: weight}; None = backbone.defaults.dream_layers.
+    steps: gradient-ascent steps per octave. step_size: mean change per pixel per step, in units of the
+    0..255 scale (1.5 as in google/deepdream). jitter: largest random shift in pixels (0: off); it is
+    the prior's jitter (`prior.jitter`). octaves, octave_scale: pyramid levels and their size ratio.
+    objective: "l2" (mean h² of the layers), "channel" (mean activation of `channel` of the layers) or
+    "guided" (match the features of a guide image). clip: keep pixels in [0, 1] after every step.
+    seed: fixes the jitter offsets (None: a new dream every run). tile_size: images (as the net sees
+    them) larger than this are processed in tiles (at least 64; None: never); 1024 keeps a 512 px photo,
+    seen at 1024 px through the prior's 2x view, in one piece. prior: see `prior.resolve`.
+    """
+
+    layers: tuple[str, ...] | None = None
+    steps: int = 10
+    step_size: float = 1.5
+    jitter: int = 32
+    octaves: int = 4
+    octave_scale: float = 1.4
+    objective: str = "l2"
+    channel: int | None = None
+    clip: bool = True
+    seed: int | None = 0
+    tile_size: int | None = 1024
+    prior: object = "default"
+
+    def __post_init__(self):
+        if isinstance(self.layers, str):
+            object.__setattr__(self, "layers", (self.layers,))
+        elif isinstance(self.layers, dict):
+            if not self.layers:
+                raise checks.ParameterError("layers must name at least one layer; got an empty dict")
+        elif self.layers is not None:
+            object.__setattr__(self, "layers", tuple(checks.check_layers(self.layers, "layers")))
+        checks.check_steps(self.steps)
+        checks.check_steps(self.octaves, "octaves")
+        checks.check_positive("step_size", self.step_size)
+        checks.check_range("octave_scale", self.octave_scale, minimum=1.0)
+        checks.check_range("jitter", self.jitter, minimum=0, integer=True)
+        if self.tile_size is not None:
+            checks.check_range("tile_size", self.tile_size, minimum=64, integer=True)
+        checks.check_choice("objective", self.objective, DREAM_OBJECTIVES)
+        if self.objective == "channel" and self.channel is None:
+            raise checks.ParameterError("objective='channel' needs channel=<index>")
+        if self.prior not in ("default", "plain", None):
+            from .prior import resolve
+            resolve(self.prior, "dream")
+
+
+FAST_NORMS = ("instance", "batch", "conditional")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The options of one fast-style training, validated once; saved with the net.
+
+    steps, batch_size, size (crop side), lr: Adam's budget. content_weight, style_weight, tv_weight,
+    saturation_weight: the loss (`fast.loss.perceptual_loss` + `saturation_penalty`, which keeps the
+    pre-sigmoid outputs within ±4: without it a short training learns to paint fully saturated blobs).
+    tv_weight weighs the package's one total variation (`losses.total_variation`, luminance and chroma),
+    as in every lesson; its default 0.8 smooths about as much as the weight 1 on the RGB total variation
+    used before, at the default 256 px crops (measured on tubingen and the shipped nets' outputs: the old
+    TV was 0.65-0.92 × the new one). arch: a registered architecture (`fast.registry`); norm, width: its
+    options (for the TransformerNet more than one style forces norm "conditional"). checkpoint_path, checkpoint_every:
+    a resumable checkpoint. style_names: the styles' names.
+    """
+
+    steps: int = 1000
+    batch_size: int = 4
+    size: int = 256
+    content_weight: float = 1.0
+    style_weight: float = 10.0
+    tv_weight: float = 0.8
+    saturation_weight: float = 1.0
+    lr: float = 1e-3
+    seed: int = 0
+    arch: str = "transformer_net"
+    norm: str = "instance"
+    width: int = 32
+    content_layers: tuple[str, ...] | None = None
+    style_layers: tuple[str, ...] | None = None
+    style_names: tuple[str, ...] | None = None
+    checkpoint_path: str | None = None
+    checkpoint_every: int | None = None
+
+    def __post_init__(self):
+        checks.check_steps(self.steps)
+        checks.check_steps(self.batch_size, "batch_size")
+        checks.check_size(self.size, allow_none=False)
+        for name in ("content_weight", "style_weight", "tv_weight", "saturation_weight"):
+            checks.check_weight(name, getattr(self, name))
+        checks.check_positive("lr", self.lr)
+        checks.check_range("width", self.width, minimum=1, maximum=512, integer=True)
+        checks.check_choice("norm", self.norm, FAST_NORMS)
+        if self.checkpoint_every is not None:
+            checks.check_steps(self.checkpoint_every, "checkpoint_every")
+        for name in ("content_layers", "style_layers", "style_names"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, tuple(getattr(self, name)))
+        if self.checkpoint_path is not None:  # a folder, a read-only file or a file in its path: said now
+            object.__setattr__(self, "checkpoint_path", str(checks.check_writable(self.checkpoint_path,
+                                                                                   "the checkpoint")))

@@ -8,8 +8,10 @@ google/deepdream's `make_step`:
 Multi-scale "octaves" repeat this on an image pyramid, carrying the detail dreamt at a coarse scale up
 to the next finer one, which gives the fractal look.
 
-Rolling is differentiable, so jittering inside the objective (roll, forward) gives exactly the gradient
-of the unrolled image: jitter and unjitter cost nothing extra.
+The octaves run through the shared coarse-to-fine loop (`optimize.optimize_stages`), the pyramid is
+built with the package's antialiased `images.resize`, and the jitter is the prior's (`prior.jitter`):
+rolling is differentiable, so jittering inside the objective (roll, forward) gives exactly the gradient
+of the unrolled image: jitter and unjitter cost nothing extra. The options are a `DreamConfig`.
 """
 from __future__ import annotations
 
@@ -18,39 +20,21 @@ import math
 from typing import Callable
 
 import torch
-import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
 
-from .checks import check_image_size, check_layers, check_positive, check_range, check_steps
-from .images import load_image
+from .checks import check_image_size, check_range
+from .configs import DREAM_OBJECTIVES as OBJECTIVES, DreamConfig  # noqa: F401  (re-exported)
+from .images import load_image, resize
 from .losses import l2_activation
 from .models import Backbone, load_backbone
-from .optimize import Result, optimize_image
-from .prior import resolve
-
-OBJECTIVES = ("l2", "channel", "guided")
-
-
-def apply_jitter(x: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
-    """Roll (N, C, H, W) by dx pixels right and dy pixels down, wrapping around."""
-    return torch.roll(x, shifts=(dy, dx), dims=(-2, -1))
-
-
-def undo_jitter(x: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
-    """Undo `apply_jitter(x, dx, dy)`."""
-    return torch.roll(x, shifts=(-dy, -dx), dims=(-2, -1))
+from .optimize import Result, RunControls, optimize_stages
+from .prior import ImagePrior, resolve
 
 
 def octave_sizes(size: tuple[int, int], octaves: int, scale: float) -> list[tuple[int, int]]:
     """The pyramid of (H, W), finest first: each octave is `scale` times smaller than the last."""
     h, w = size
     return [(max(1, round(h / scale**i)), max(1, round(w / scale**i))) for i in range(octaves)]
-
-
-def _resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    if tuple(x.shape[-2:]) == tuple(size):
-        return x
-    return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
 
 
 def _layer_weights(layers) -> dict[str, float]:
@@ -141,93 +125,74 @@ def _check_channel(backbone: Backbone, layers: list[str], channel) -> None:
     check_range("channel", channel, minimum=0, maximum=count - 1, integer=True)
 
 
-def deepdream(image: torch.Tensor, backbone: Backbone | str | None = None, layers=None, steps: int = 10,
-              step_size: float = 1.5, jitter: int = 32, octaves: int = 4, octave_scale: float = 1.4,
-              objective: str = "l2", clip: bool = True, seed: int | None = None, progress: bool = True,
-              *, channel: int | None = None, guide: torch.Tensor | None = None,
-              tile_size: int | None = 1024, prior="default", callback=None, should_stop=None) -> Result:
+def deepdream(image, backbone: Backbone | str | None = None, *, guide=None,
+              controls: RunControls | None = None, **options) -> Result:
     """Dream on `image` (any image source; a tensor (1, 3, H, W) in [0, 1]).
 
-    Returns a Result whose image is the dream, same shape, in [0, 1], and whose history joins the
-    octaves' objective ("dream") step by step.
+    options: the fields of `DreamConfig` (layers=None, steps=10, step_size=1.5, jitter=32, octaves=4,
+    octave_scale=1.4, objective="l2", channel=None, clip=True, seed=0, tile_size=1024,
+    prior="default") and the run controls (progress=, callback=, should_stop=, snapshots=, or
+    controls=RunControls(...)); the image given to callback is the current octave's, at its size.
+    guide: the guide image of objective="guided" (1, 3, h, w) in [0, 1].
+    prior: "default" lets the net see a 2x bilinear upsampling of the image, which removes the stride
+    lattice of the gradient; "plain" shows it the image itself (see `lecturekit.prior`).
 
-    Args:
-        backbone: a Backbone or its name; None = the default backbone.
-        layers: a layer name, a list (equal weights) or {layer: weight}; None = backbone.defaults.dream_layers.
-        steps: gradient-ascent steps per octave.
-        step_size: mean change per pixel per step, in units of the 0..255 scale (1.5 as in google/deepdream).
-        jitter: largest random shift in pixels (0 turns jitter off).
-        octaves, octave_scale: number of pyramid levels and the size ratio between them.
-        objective: "l2" (mean h² of the layers), "channel" (mean activation of `channel` of a single
-            layer) or "guided" (match the features of `guide`, an image (1, 3, h, w) in [0, 1]).
-        clip: keep pixels in [0, 1] after every step.
-        seed: fixes the jitter offsets.
-        tile_size: images (as the net sees them) larger than this are processed in tiles (at least 64; None:
-            never). 1024 keeps a 512 px photo, seen at 1024 px through the prior's 2x view, in one piece.
-        prior: "default" lets the net see a 2x bilinear upsampling of the image, which removes the
-            stride lattice of the gradient; "plain" shows it the image itself (see `lecturekit.prior`).
-        callback, should_stop: passed to `optimize_image` (live previews, a Stop button); the image
-            given to callback is the current octave's, at that octave's size.
+    Returns a Result whose image is the dream, same shape, in [0, 1], whose history joins the octaves'
+    objective ("dream") step by step, and whose config is the DreamConfig's (with the backbone).
     """
-    image = check_image_size(load_image(image), "image")  # bad parameters fail before any work
-    steps, octaves = check_steps(steps), check_steps(octaves, "octaves")
-    check_positive("step_size", step_size)
-    check_range("octave_scale", octave_scale, minimum=1.0)
-    check_range("jitter", jitter, minimum=0, integer=True)
-    if tile_size is not None:
-        check_range("tile_size", tile_size, minimum=64, integer=True)
-    resolve(prior, "dream")
-    backbone = load_backbone(backbone)
-    layers = backbone.defaults.dream_layers if layers is None else layers
-    if not isinstance(layers, dict):
-        check_layers(layers, "layers")
-    elif not layers:
-        raise ValueError("layers must name at least one layer; got an empty dict")
-    if objective not in OBJECTIVES:
-        raise ValueError(f"objective must be one of {OBJECTIVES}, not {objective!r}")
-    if objective == "channel" and channel is None:
-        raise ValueError("objective='channel' needs channel=<index>")
-    if objective == "guided" and guide is None:
+    controls = RunControls.take(options, controls)
+    cfg = DreamConfig(**options)  # bad parameters fail before any work
+    base = check_image_size(load_image(image), "image")
+    if cfg.objective == "guided" and guide is None:
         raise ValueError("objective='guided' needs guide=<image tensor>")
-    for layer in _layer_weights(layers):
+    backbone = load_backbone(backbone)
+    weights = _layer_weights(cfg.layers if cfg.layers is not None else backbone.defaults.dream_layers)
+    for layer in weights:
         backbone.layer_index(layer)  # unknown names fail before any work
-    device = backbone.mean.device
-    if objective == "channel":
-        _check_channel(backbone, list(_layer_weights(layers)), channel)
-    gen = torch.Generator().manual_seed(seed if seed is not None else torch.seed() % 2**31)
-    prior = resolve(prior, "dream")
-    guides = None
-    if objective == "guided":
-        with torch.no_grad():
-            guides = backbone.features(prior.view(load_image(guide).to(device)), list(_layer_weights(layers)))
-    base = load_image(image).to(device)
-    sizes = octave_sizes(tuple(base.shape[-2:]), octaves, octave_scale)
-    pyramid = [_resize(base, s) for s in sizes]
-    detail = torch.zeros_like(pyramid[-1])
-    result = None
-    for level, octave_base in enumerate(reversed(pyramid)):
-        detail = _resize(detail, tuple(octave_base.shape[-2:]))
-
-        def loss_fn(img, _gen=gen):
-            dx, dy = (torch.randint(-jitter, jitter + 1, (2,), generator=_gen).tolist() if jitter else (0, 0))
-            value = dream_objective(prior.view(apply_jitter(img, dx, dy)), backbone, layers, objective, channel,
-                                    guides, tile_size)
-            return {"dream": value}
-
-        start = (octave_base + detail).clamp(0, 1) if clip else octave_base + detail
-        r = optimize_image(loss_fn, start, optimizer="normalized_gd", steps=steps, lr=step_size / 255.0,
-                           maximize=True, clamp=(0.0, 1.0) if clip else None, progress=progress,
-                           desc=f"octave {level + 1}/{octaves}", callback=callback, should_stop=should_stop)
-        detail = r.image - octave_base
-        result = r if result is None else result.join(r)
-        if r.stopped:
-            break
-    result.image = _resize((octave_base + detail).clamp(0, 1), tuple(base.shape[-2:])).cpu()
-    result.config = dict(layers=layers if isinstance(layers, (str, list)) else dict(layers), steps=steps,
-                         step_size=step_size, jitter=jitter, octaves=octaves, octave_scale=octave_scale,
-                         objective=objective, channel=channel, seed=seed, backbone=backbone.name,
-                         prior=dataclasses.asdict(prior))
+    if cfg.objective == "channel":
+        _check_channel(backbone, list(weights), cfg.channel)
+    prior = resolve(cfg.prior, "dream")
+    prior = prior if prior.jitter else dataclasses.replace(prior, jitter=cfg.jitter)  # the one jitter
+    base = base.to(backbone.mean.device)
+    gen = torch.Generator().manual_seed(cfg.seed if cfg.seed is not None else torch.seed() % 2**31)
+    loss_fn = _dream_loss(backbone, weights, cfg, prior, _guides(backbone, weights, prior, guide), gen)
+    sizes = octave_sizes(tuple(base.shape[-2:]), cfg.octaves, cfg.octave_scale)[::-1]  # coarse to fine
+    result = optimize_stages(lambda size, previous: (loss_fn, octave_start(base, size, previous, cfg.clip)),
+                             sizes, [cfg.steps] * len(sizes), controls, desc="dream", optimizer="normalized_gd",
+                             lr=cfg.step_size / 255.0, maximize=True, clamp=(0.0, 1.0) if cfg.clip else None)
+    result.image = result.image.clamp(0, 1)
+    layers = dict(weights) if isinstance(cfg.layers, dict) else list(weights)
+    result.config = {**dataclasses.asdict(cfg), "layers": layers, "backbone": backbone.name,
+                     "prior": dataclasses.asdict(prior)}
     return result.cpu()
+
+
+def octave_start(base: torch.Tensor, size: tuple[int, int], previous: torch.Tensor | None,
+                 clip: bool = True) -> torch.Tensor:
+    """The start of the octave of `size` (H, W): the photo at that size plus the detail dreamt so far
+    (`previous`, the last octave's dream, minus the photo at its size), enlarged."""
+    octave_base = resize(base, size)
+    if previous is not None:
+        detail = previous - resize(base, tuple(previous.shape[-2:]))
+        octave_base = octave_base + resize(detail, size, clamp=False)
+    return octave_base.clamp(0, 1) if clip else octave_base
+
+
+def _guides(backbone: Backbone, weights: dict, prior: ImagePrior, guide) -> dict | None:
+    """The guide's features at the dream layers, seen through the prior's view without its jitter."""
+    if guide is None:
+        return None
+    with torch.no_grad():
+        view = dataclasses.replace(prior, jitter=0).view(load_image(guide).to(backbone.mean.device))
+        return backbone.features(view, list(weights))
+
+
+def _dream_loss(backbone: Backbone, weights: dict, cfg: DreamConfig, prior: ImagePrior, guides, gen):
+    """Loss image -> {"dream": objective of the jittered view}, maximized by `optimize_image`."""
+    def loss_fn(img: torch.Tensor) -> dict:
+        return {"dream": dream_objective(prior.view(img, gen), backbone, weights, cfg.objective, cfg.channel,
+                                         guides, cfg.tile_size)}
+    return loss_fn
 
 
 def zoom_into(x: torch.Tensor, zoom: float) -> torch.Tensor:
@@ -235,7 +200,7 @@ def zoom_into(x: torch.Tensor, zoom: float) -> torch.Tensor:
     h, w = x.shape[-2:]
     ch, cw = max(1, round(h / zoom)), max(1, round(w / zoom))
     top, left = (h - ch) // 2, (w - cw) // 2
-    return _resize(x[..., top:top + ch, left:left + cw], (h, w))
+    return resize(x[..., top:top + ch, left:left + cw], (h, w))
 
 
 def zoom_dream(image: torch.Tensor, backbone: Backbone | str | None = None, frames: int = 8, zoom: float = 1.05,

@@ -267,10 +267,12 @@ def _warn_downscaled(size: tuple[int, int], cap: int) -> None:
                   f"downscaling it to {cap} px to save memory (pass max_size to choose).")
 
 
-def resize(x: torch.Tensor, size: int | tuple[int, int] | None = None, scale: float | None = None) -> torch.Tensor:
-    """Antialiased bilinear resize of (N, C, H, W).
+def resize(x: torch.Tensor, size: int | tuple[int, int] | None = None, scale: float | None = None, *,
+           clamp: bool = True) -> torch.Tensor:
+    """Antialiased bilinear resize of (N, C, H, W) (antialiasing only when shrinking).
 
     `size` as an int sets the longest side (aspect kept); as (H, W) it sets both; `scale` multiplies both.
+    The result is clamped to [0, 1] unless clamp=False (for differences of images, which may be < 0).
     """
     h, w = x.shape[-2:]
     if scale is not None:
@@ -282,7 +284,8 @@ def resize(x: torch.Tensor, size: int | tuple[int, int] | None = None, scale: fl
         out = tuple(size)
     if out == (h, w):
         return x
-    return F.interpolate(x, size=out, mode="bilinear", align_corners=False, antialias=out[0] < h).clamp(0, 1)
+    y = F.interpolate(x, size=out, mode="bilinear", align_corners=False, antialias=out[0] < h)
+    return y.clamp(0, 1) if clamp else y
 
 
 def to_pil(x: torch.Tensor) -> Image.Image:

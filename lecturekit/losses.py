@@ -78,18 +78,47 @@ def gram_loss(gram: torch.Tensor, target: torch.Tensor, scale: float | torch.Ten
     return (gram - target).pow(2).sum() / scale
 
 
-def tv_loss(x: torch.Tensor, beta: float = 2.0, reduction: str = "mean", eps: float = 1e-8) -> torch.Tensor:
-    """Total variation R_V^β(x) = Σ_ij ((x[i, j+1] − x[i, j])² + (x[i+1, j] − x[i, j])²)^(β/2).
+TV_REFERENCE_SIDE = 256  # TV is measured in units of 1/256 of the image side: the same weight at any size
 
-    Summed over channels and the (H−1)(W−1) positions that have both neighbours; reduction="mean"
-    divides by N·C·(H−1)(W−1) so the weight does not depend on the image size. β = 2 is the smooth
-    quadratic prior; β < 2 lets edges stay sharp (eps keeps its gradient finite at 0).
+
+def total_variation(x: torch.Tensor, beta: float = 2.0, eps: float = 1e-8) -> tuple[torch.Tensor, torch.Tensor]:
+    """The one total variation: (luminance TV, chroma TV) of (N, 3, H, W) in [0, 1].
+
+    The image is split into luminance Y and chroma (B − Y, R − Y) by `color.rgb_to_ycc`. For each part
+        TV^β = mean |Δx|^β + mean |Δy|^β,   Δ measured per 1/256 of the image's longest side,
+    Δx over the H·(W−1) horizontal neighbours, Δy over the (H−1)·W vertical ones, averaged over the
+    channels too; the unit (side/256 per pixel step) makes a weight mean the same at every image size.
+    β = 2 is the smooth quadratic prior that every lesson's `tv_weight` (and the image prior) uses;
+    β < 2 is Mahendran & Vedaldi's TV^β of the inversion lesson, which lets edges stay sharp (eps keeps
+    its gradient finite where a difference is 0).
     """
-    dx = x[..., :-1, 1:] - x[..., :-1, :-1]
-    dy = x[..., 1:, :-1] - x[..., :-1, :-1]
-    sq = dx.pow(2) + dy.pow(2)
-    r = sq if beta == 2.0 else (sq + eps).pow(beta / 2.0)
-    return r.mean() if reduction == "mean" else r.sum()
+    from .color import rgb_to_ycc
+    ycc = rgb_to_ycc(x)
+    unit = max(x.shape[-2:]) / TV_REFERENCE_SIDE
+    return _tv(ycc[:, :1], beta, eps) * unit**beta, _tv(ycc[:, 1:], beta, eps) * unit**beta
+
+
+def _tv(x: torch.Tensor, beta: float, eps: float) -> torch.Tensor:
+    dx = x[..., :, 1:] - x[..., :, :-1]
+    dy = x[..., 1:, :] - x[..., :-1, :]
+    if beta == 2.0:
+        return dx.pow(2).mean() + dy.pow(2).mean()
+    return (dx.pow(2) + eps).pow(beta / 2).mean() + (dy.pow(2) + eps).pow(beta / 2).mean()
+
+
+def tv_terms(x: torch.Tensor, weight: float, chroma_weight: float, beta: float = 2.0,
+             name: str = "tv") -> dict[str, torch.Tensor]:
+    """{name: weight · luminance TV^β, name + "_chroma": chroma_weight · chroma TV^β}, only the terms
+    with a weight: the TV terms of every lesson (the prior, inversion's λ R^β, fast-style training)."""
+    if not (weight or chroma_weight):
+        return {}
+    lum, chroma = total_variation(x, beta)
+    out = {}
+    if weight:
+        out[name] = weight * lum
+    if chroma_weight:
+        out[name + "_chroma"] = chroma_weight * chroma
+    return out
 
 
 def feature_reconstruction_loss(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

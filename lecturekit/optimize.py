@@ -127,19 +127,54 @@ def _record(history: dict, terms: dict, total: float) -> None:
     history.setdefault("total", []).append(total)
 
 
+RUN_FIELDS = ("progress", "callback", "should_stop", "snapshots")
+
+
+class Progress:
+    """A progress bar with the running loss (none when hidden or in CI): the one place that draws one."""
+
+    def __init__(self, total: int, show: bool, desc: str):
+        self.bar = progress_bar(total, show, desc)
+
+    def update(self, loss: float) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix(loss=f"{loss:.4g}", refresh=False)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 @dataclass(frozen=True)
 class RunControls:
-    """How a caller watches and steers a run; every lesson function takes these four as keywords.
+    """How a caller watches and steers a run, the same for every pixel optimization and for training.
 
-    progress: show a progress bar (never in CI). callback: callback(step, image, terms) after every
-    step, for live plots and previews. should_stop: polled after every step; True ends the run and
-    keeps the image so far (a Stop button). snapshots: global steps at which to keep the image.
+    progress: show a progress bar (never in CI). callback: callback(step, current, terms) after every
+    step, for live plots and previews (current: the image, or the net being trained). should_stop:
+    polled after every step; True ends the run and keeps the result so far (a Stop button). snapshots:
+    global steps at which to keep the image (pixel optimizations). Every lesson function takes these
+    four as keywords (`progress=False`, ...) or as one `controls=RunControls(...)`.
+
+    What a run does when it cannot go on is the same everywhere: a NaN or infinite loss stops it and
+    keeps the last result whose loss was finite, Ctrl-C stops it and keeps the result so far; both say
+    so with a RuntimeWarning (`report`).
     """
 
     progress: bool = True
-    callback: Callable[[int, torch.Tensor, dict], None] | None = None
+    callback: Callable[[int, object, dict], None] | None = None
     should_stop: Callable[[], bool] | None = None
     snapshots: tuple[int, ...] = ()
+
+    @classmethod
+    def take(cls, options: dict, controls: "RunControls | None" = None) -> "RunControls":
+        """The controls named in the keyword dict `options` (removed from it), or `controls`."""
+        given = {k: options.pop(k) for k in RUN_FIELDS if k in options}
+        if controls is not None and given:
+            raise TypeError(f"pass either controls= or {', '.join(given)}, not both")
+        if controls is not None:
+            return controls
+        return cls(**{**given, "snapshots": tuple(given.get("snapshots") or ())})
 
     def shifted(self, offset: int, steps: int) -> "RunControls":
         """The controls of a stage that starts after `offset` global steps and runs `steps`."""
@@ -149,14 +184,39 @@ class RunControls:
         snaps = tuple(s - offset for s in self.snapshots if offset < s <= offset + steps or s == offset == 0)
         return RunControls(self.progress, callback, self.should_stop, snaps)
 
+    def progress_bar(self, total: int, desc: str) -> Progress:
+        return Progress(total, self.progress, desc)
+
+    def after_step(self, step: int, current, terms: dict, loss: float, bar: Progress) -> bool:
+        """Callback, progress bar and the stop button after a step; True when the caller should stop."""
+        if self.callback is not None:
+            self.callback(step, current, terms)
+        bar.update(loss)
+        return self.should_stop is not None and bool(self.should_stop())
+
+    @staticmethod
+    def report(reason: str, step: int, total: int, kept: str = "image") -> str:
+        """The message of a run stopped for `reason` ("nan", "interrupted", "stop"); warns unless "stop"."""
+        message = {
+            "nan": f"The loss became NaN or infinite at step {step}; stopped and kept the last {kept} with a "
+                   "finite loss. Lower the learning rate or the loss weights.",
+            "interrupted": f"Interrupted at step {step} of {total}; stopped and kept the {kept} so far.",
+            "stop": f"Stopped at step {step} of {total}.",
+        }[reason]
+        if reason != "stop":
+            warnings.warn(message, RuntimeWarning, stacklevel=3)
+        return message
+
 
 def optimize_stages(make_stage: Callable[[int, torch.Tensor | None], tuple[LossFn, torch.Tensor]],
-                    sizes: list[int], steps: list[int], controls: RunControls = RunControls(),
+                    sizes: list, steps: list[int], controls: RunControls = RunControls(),
                     desc: str = "optimizing", **options) -> Result:
     """Coarse-to-fine optimization: one `optimize_image` per size, each starting from the last.
 
-    make_stage(size, previous image or None) -> (loss_fn, starting image at that size). `steps` gives
-    each stage's budget; `options` go to `optimize_image`. Returns the joined Result of the stages.
+    make_stage(size, previous image or None) -> (loss_fn, starting image at that size); a size is a
+    longest side (int) or an (H, W) pair (DeepDream's octaves). `steps` gives each stage's budget;
+    `options` go to `optimize_image`. Returns the joined Result of the stages; stopped in a coarse
+    stage, its image is make_stage's start at the last size.
     """
     from .checks import check_snapshots
     check_snapshots(controls.snapshots, sum(steps))
@@ -166,15 +226,21 @@ def optimize_stages(make_stage: Callable[[int, torch.Tensor | None], tuple[LossF
             continue
         loss_fn, x0 = make_stage(size, None if result is None else result.image)
         done = 0 if result is None else result.steps
-        label = f"{desc} {size}px" if len(sizes) > 1 else desc
+        label = f"{desc} {_px(size)}" if len(sizes) > 1 else desc
         r = optimize_image(loss_fn, x0, steps=n, controls=controls.shifted(done, n), desc=label, **options)
         result = r if result is None else result.join(r)
         if r.stopped:
             break
     if result.stopped and size != sizes[-1]:  # stopped in a coarse stage: the picture at the size asked for
         result.image = make_stage(sizes[-1], result.image)[1].detach()
-        result.message = f"{result.message} (stopped during the {size} px stage; enlarged to {sizes[-1]} px)".strip()
+        result.message = (f"{result.message} (stopped during the {_px(size)} stage; enlarged to "
+                          f"{_px(sizes[-1])})").strip()
     return result
+
+
+def _px(size) -> str:
+    """'256 px' for a longest side, '320×240 px' for an (H, W) pair."""
+    return f"{size[1]}×{size[0]} px" if isinstance(size, tuple) else f"{size} px"
 
 
 def initial_image(like: torch.Tensor, init: str | torch.Tensor = "noise", seed: int | None = None,
@@ -203,104 +269,103 @@ def initial_image(like: torch.Tensor, init: str | torch.Tensor = "noise", seed: 
     raise ValueError(f"init must be 'noise', 'uniform', 'grey', 'content', 'style' or a tensor, not {init!r}")
 
 
-def optimize_image(loss_fn: LossFn, init: torch.Tensor, optimizer: str = "lbfgs", steps: int = 100,
-                   lr: float | None = None, snapshots=(), maximize: bool = False,
-                   clamp: tuple[float, float] | None = (0.0, 1.0), progress: bool = True,
-                   callback: Callable[[int, torch.Tensor, dict], None] | None = None,
-                   should_stop: Callable[[], bool] | None = None, desc: str = "optimizing",
-                   schedule: str | None = None, controls: RunControls | None = None) -> Result:
-    """Optimize the pixels of `init` (1, 3, H, W) in [0, 1] against `loss_fn`.
+def optimize_image(loss_fn: LossFn, init: torch.Tensor, *, optimizer: str = "lbfgs", steps: int = 100,
+                   lr: float | None = None, maximize: bool = False,
+                   clamp: tuple[float, float] | None = (0.0, 1.0), desc: str = "optimizing",
+                   schedule: str | None = None, parameterization="pixels", controls: RunControls | None = None,
+                   **run) -> Result:
+    """Optimize an image, starting at `init` (1, 3, H, W) in [0, 1], against `loss_fn`.
 
     Args:
         loss_fn: image -> {term: scalar}; summed terms form the objective (see module doc).
         optimizer: one of OPTIMIZERS; "lbfgs" does one function evaluation per step.
         steps, lr: the budget and step size (None: a default per optimizer).
-        snapshots: steps at which to keep a copy of the image (0 = the start).
         maximize: gradient ascent instead of descent (DeepDream).
         clamp: keep pixels in this range after every step (None: no clamping).
-        callback: called as callback(step, image, terms) after every step, for live plots.
-        should_stop: polled after every step; True ends the run and keeps the image so far.
         schedule: None (constant lr) or "cosine" (lr decays to 0 over `steps`, which removes the last
             bit of noise that a constant-step method leaves).
+        parameterization: what the optimizer changes (`lecturekit.param`): "pixels" (the default) or
+            "fourier" (a decorrelated, 1/f-scaled spectrum), or a callable init -> parameterization.
+        controls, **run: a RunControls, or its fields as keywords (progress=False, callback=...,
+            should_stop=..., snapshots=(0, 50)).
 
-        controls: a RunControls; when given it replaces progress, callback, should_stop and snapshots.
-
-    Returns a Result. KeyboardInterrupt returns the best image so far; a NaN/inf loss stops the run with
-    a warning and keeps the last image whose loss was finite.
+    Returns a Result. Ctrl-C keeps the best image so far; a NaN/inf loss stops the run and keeps the last
+    image whose loss was finite; both say so with a RuntimeWarning (`RunControls.report`).
     """
-    if controls is not None:
-        progress, callback, should_stop, snapshots = (controls.progress, controls.callback,
-                                                      controls.should_stop, controls.snapshots)
-    else:
-        from .checks import check_snapshots
-        snapshots = check_snapshots(snapshots, steps)
-    image = init.detach().clone(memory_format=torch.contiguous_format).requires_grad_(True)  # L-BFGS needs it dense
-    opt = make_optimizer(optimizer, [image], lr)
-    if schedule not in (None, "cosine"):
-        raise ValueError(f"schedule must be None or 'cosine', not {schedule!r}")
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps) if schedule else None
-    sign = -1.0 if maximize else 1.0
+    from .param import make
+    controls = RunControls.take(run, controls)
+    param = make(parameterization, init)
+    opt = make_optimizer(optimizer, param.params, lr)
     result = Result(image=init.detach().clone(), config=dict(optimizer=optimizer, steps=steps, lr=lr))
-    snapshot_steps = set(int(s) for s in snapshots)
-    if 0 in snapshot_steps:
-        result.snapshots[0] = init.detach().clone()
-    state = {"best": math.inf, "terms": {}, "bad": False}
+    objective = _Objective(loss_fn, param, opt, result, -1.0 if maximize else 1.0)
+    return _run(objective, steps, _scheduler(schedule, opt, steps), clamp, controls, desc)
 
-    def closure():
-        opt.zero_grad(set_to_none=True)
-        terms = loss_fn(image)
-        total = sum(v for k, v in terms.items() if ":" not in k)
-        if not torch.isfinite(total):
-            state["bad"] = True
-            image.grad = torch.zeros_like(image)
-            return total
-        (sign * total).backward()
-        # keep detached values only, so the graph (all saved activations) is freed before the next step
-        state["terms"], state["total"] = {k: v.detach() for k, v in terms.items()}, float(total.detach())
-        if sign * state["total"] < state["best"]:
-            state["best"] = sign * state["total"]
-            result.image = image.detach().clone()
-        return sign * total
 
-    bar = progress_bar(steps, progress, desc)
+def _run(objective: "_Objective", steps: int, scheduler, clamp, controls: RunControls, desc: str) -> Result:
+    """The loop of `optimize_image`: step, project, record, snapshot, report; stops on NaN and Ctrl-C."""
+    from .checks import check_snapshots
+    snapshots = set(check_snapshots(controls.snapshots, steps))
+    result, param = objective.result, objective.param
+    if 0 in snapshots:
+        result.snapshots[0] = result.image.clone()
+    bar = controls.progress_bar(steps, desc)
     start = time.perf_counter()
     try:
         for step in range(1, steps + 1):
-            opt.step(closure)
-            if state["bad"]:  # result.image already holds the last image whose loss was finite
-                result.stopped = "nan"
-                result.message = (f"The loss became NaN or infinite at step {step}; stopped and kept the last "
-                                  "image with a finite loss. Lower the learning rate or the loss weights.")
-                warnings.warn(result.message, RuntimeWarning)
+            objective.opt.step(objective)
+            if objective.bad:  # result.image already holds the last image whose loss was finite
+                result.stopped, result.message = "nan", controls.report("nan", step, steps)
                 break
-            if clamp is not None:
-                with torch.no_grad():
-                    image.clamp_(*clamp)
+            param.project(clamp)
             if scheduler is not None:
                 scheduler.step()
-            _record(result.history, state["terms"], state["total"])
+            _record(result.history, objective.terms, objective.total)
             result.steps = step
             result.times.append(time.perf_counter() - start)
-            if step in snapshot_steps:
-                result.snapshots[step] = image.detach().clone()
-            if callback is not None:
-                callback(step, image.detach(), state["terms"])
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(loss=f"{state['total']:.4g}", refresh=False)
-            if should_stop is not None and should_stop():
-                result.stopped, result.message = "stop", f"Stopped at step {step} of {steps}."
+            image = param.image().detach()
+            if step in snapshots:
+                result.snapshots[step] = image.clone()
+            if controls.after_step(step, image, objective.terms, objective.total, bar):
+                result.stopped, result.message = "stop", controls.report("stop", step, steps)
                 break
-        else:
-            result.image = image.detach().clone()
-        if result.stopped == "stop":
-            result.image = image.detach().clone()
+        if result.stopped != "nan":
+            result.image = param.image().detach().clone()
     except KeyboardInterrupt:
         result.stopped = "interrupted"
-        result.message = f"Interrupted at step {result.steps} of {steps}; returning the best image so far."
-        print(result.message)
+        result.message = controls.report("interrupted", result.steps, steps, "best image")
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
         result.seconds = time.perf_counter() - start
     return result
+
+
+def _scheduler(schedule: str | None, opt: torch.optim.Optimizer, steps: int):
+    if schedule not in (None, "cosine"):
+        raise ValueError(f"schedule must be None or 'cosine', not {schedule!r}")
+    return torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps) if schedule else None
+
+
+class _Objective:
+    """The optimizer's closure: evaluates the loss on the parameterized image, back-propagates, keeps the
+    best image and detached terms (so the graph is freed before the next step), and flags a NaN."""
+
+    def __init__(self, loss_fn: LossFn, param, opt: torch.optim.Optimizer, result: Result, sign: float):
+        self.loss_fn, self.param, self.opt, self.result, self.sign = loss_fn, param, opt, result, sign
+        self.best, self.terms, self.total, self.bad = math.inf, {}, math.nan, False
+
+    def __call__(self) -> torch.Tensor:
+        self.opt.zero_grad(set_to_none=True)
+        image = self.param.image()
+        terms = self.loss_fn(image)
+        total = sum(v for k, v in terms.items() if ":" not in k)
+        if not torch.isfinite(total):
+            self.bad = True
+            for p in self.param.params:
+                p.grad = torch.zeros_like(p)
+            return total
+        (self.sign * total).backward()
+        self.terms, self.total = {k: v.detach() for k, v in terms.items()}, float(total.detach())
+        if self.sign * self.total < self.best:
+            self.best = self.sign * self.total
+            self.result.image = image.detach().clone()
+        return self.sign * total

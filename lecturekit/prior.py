@@ -23,8 +23,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from .losses import TV_REFERENCE_SIDE, total_variation, tv_terms  # noqa: F401  (the one TV; re-exported)
+
 MIN_STAGE = 64  # coarse stages smaller than this leave square blobs, so they are dropped
-TV_REFERENCE_SIDE = 256  # TV is measured in units of 1/256 of the image side: the same weight at any size
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class ImagePrior:
     view_scale: the loss network sees the image upsampled by this factor (1 = the image itself).
     jitter: largest random shift in pixels of the view at every step (0 = none). It suits terms that
         ignore position (Gram, DeepDream); a content or inversion target is not shifted with it.
-    tv, chroma_tv: weights of luminance and chroma total variation (see `ycc_tv`).
+    tv, chroma_tv: weights of luminance and chroma total variation (`losses.total_variation`, β = 2).
     stages: coarse-to-fine sizes as fractions of the final size, e.g. (0.5, 1.0).
     coarse_steps: the fraction of the step budget spent before the last stage.
     """
@@ -61,24 +62,14 @@ class ImagePrior:
 
     def view(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """What the loss network sees of (N, 3, H, W): shifted by up to `jitter` px, upsampled."""
-        if self.jitter:
-            dy, dx = torch.randint(-self.jitter, self.jitter + 1, (2,), generator=generator).tolist()
-            x = torch.roll(x, shifts=(dy, dx), dims=(-2, -1))
+        x = jitter(x, self.jitter, generator)
         if self.view_scale != 1.0:
             x = F.interpolate(x, scale_factor=self.view_scale, mode="bilinear", align_corners=False)
         return x
 
     def penalty(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """{"tv": ..., "tv_chroma": ...} of (N, 3, H, W) in [0, 1]; only the terms with a weight."""
-        if not (self.tv or self.chroma_tv):
-            return {}
-        lum, chroma = ycc_tv(x)
-        out = {}
-        if self.tv:
-            out["tv"] = self.tv * lum
-        if self.chroma_tv:
-            out["tv_chroma"] = self.chroma_tv * chroma
-        return out
+        return tv_terms(x, self.tv, self.chroma_tv)
 
     def stage_sizes(self, size: int) -> list[int]:
         """Longest sides of the coarse-to-fine stages for a final `size`, smallest first."""
@@ -99,8 +90,8 @@ PLAIN = ImagePrior()
 
 # Chosen by measurement (bench/prior_bench.py and bench/results.md) on the lecture images.
 DEFAULTS = {
-    "style": ImagePrior(view_scale=2.0, tv=3.0, chroma_tv=30.0, stages=(0.5, 1.0), coarse_steps=0.95),
-    "texture": ImagePrior(view_scale=2.0, tv=30.0, chroma_tv=300.0, stages=(0.5, 1.0), coarse_steps=0.5),
+    "style": ImagePrior(view_scale=2.0, tv=3.0, chroma_tv=1000.0, stages=(0.5, 1.0), coarse_steps=0.9),
+    "texture": ImagePrior(view_scale=2.0, tv=5.0, chroma_tv=300.0, stages=(0.5, 1.0), coarse_steps=0.5),
     "inversion": ImagePrior(view_scale=1.0, jitter=0, tv=0.0, chroma_tv=16.0),
     "dream": ImagePrior(view_scale=2.0, jitter=0),
 }
@@ -127,25 +118,11 @@ def resolve(prior, lesson: str) -> ImagePrior:
     raise ValueError(f"prior must be 'default', 'plain', None, a dict or an ImagePrior, not {prior!r}")
 
 
-def rgb_to_ycc(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(N, 3, H, W) RGB -> luminance Y (N, 1, H, W) and chroma (B − Y, R − Y) (N, 2, H, W)."""
-    r, g, b = x[:, 0:1], x[:, 1:2], x[:, 2:3]
-    y = 0.299 * r + 0.587 * g + 0.114 * b
-    return y, torch.cat([b - y, r - y], 1)
-
-
-def ycc_tv(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Quadratic total variation of the luminance and of the chroma of (N, 3, H, W) in [0, 1].
-
-    Each is the mean over positions of (Δx² + Δy²), with the differences measured per 1/256 of the
-    image's longest side (multiplied by side/256), so a weight means the same at every image size.
-    """
-    y, c = rgb_to_ycc(x)
-    unit = max(x.shape[-2:]) / TV_REFERENCE_SIDE
-    return _tv2(y) * unit**2, _tv2(c) * unit**2
-
-
-def _tv2(x: torch.Tensor) -> torch.Tensor:
-    dx = x[..., :, 1:] - x[..., :, :-1]
-    dy = x[..., 1:, :] - x[..., :-1, :]
-    return dx.pow(2).mean() + dy.pow(2).mean()
+def jitter(x: torch.Tensor, max_shift: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """The one jitter: (N, C, H, W) rolled by a random (dx, dy), each in [-max_shift, max_shift]
+    (wrapping around; dx is drawn first). Rolling is differentiable, so the gradient reaching the
+    unshifted image is the unjittered one (google/deepdream's jitter and unjitter in one step)."""
+    if not max_shift:
+        return x
+    dx, dy = torch.randint(-max_shift, max_shift + 1, (2,), generator=generator).tolist()
+    return torch.roll(x, shifts=(dy, dx), dims=(-2, -1))

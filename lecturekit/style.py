@@ -17,7 +17,7 @@ import time
 import torch
 
 from . import checks
-from .color import luminance_transfer, match_color, match_luminance_stats, rgb_to_yiq
+from .color import luminance_transfer, match_color, match_luminance_stats, rgb_to_ycc
 from .images import load_image, resize
 from .losses import ContentTargets, GramTargets, l2_activation, summed
 from .models import Backbone, load_backbone
@@ -32,15 +32,16 @@ STYLE_LR = {"lbfgs": 1.0, "adam": 0.02, "sgd": 2e-3, "adagrad": 0.05, "rmsprop":
 
 
 
-def style_transfer(content, style, *, backbone: Backbone | str | None = None, progress: bool = True,
-                   callback=None, should_stop=None, snapshots=(), **options) -> Result:
+def style_transfer(content, style, *, backbone: Backbone | str | None = None,
+                   controls: RunControls | None = None, **options) -> Result:
     """Paint `content` in the style of `style` (one image or a list, blended).
 
     content, style: any image source (path, URL, registered name, tensor (1, 3, H, W) in [0, 1], ...).
-    options: the fields of `StyleConfig` (style_weight=1e3, steps=200, size=256, prior="default", ...).
-    progress, callback, should_stop, snapshots: the run controls (see `optimize.RunControls`).
+    options: the fields of `StyleConfig` (style_weight=1e3, steps=200, size=256, prior="default", ...),
+    and the run controls (progress=, callback=, should_stop=, snapshots=, or controls=RunControls(...)).
     Returns a Result (1, 3, H, W) in [0, 1]; result.config holds every option and the seed.
     """
+    controls = RunControls.take(options, controls)
     if isinstance(options.get("init"), torch.Tensor):
         options["init"] = load_image(options["init"])
     cfg = StyleConfig(**options)
@@ -61,7 +62,7 @@ def style_transfer(content, style, *, backbone: Backbone | str | None = None, pr
     start = time.perf_counter()
     with _channels_last(backbone) if cfg.channels_last else contextlib.nullcontext():
         result = optimize_stages(lambda size, previous: _stage(backbone, cfg, prior, content, styles, size, previous),
-                                 sizes, steps, RunControls(progress, callback, should_stop, tuple(snapshots)),
+                                 sizes, steps, controls,
                                  desc="style transfer", optimizer=cfg.optimizer,
                                  lr=STYLE_LR.get(cfg.optimizer) if cfg.lr is None else cfg.lr)
     if cfg.original_colors == "luminance":
@@ -132,7 +133,7 @@ def _prepare_styles(styles: list[torch.Tensor], content: torch.Tensor, style_sca
 
 def _luminance_image(x: torch.Tensor) -> torch.Tensor:
     """The Y channel of (1, 3, H, W), repeated into 3 grey channels."""
-    return rgb_to_yiq(x)[:, :1].clamp(0, 1).expand(-1, 3, -1, -1).contiguous()
+    return rgb_to_ycc(x)[:, :1].clamp(0, 1).expand(-1, 3, -1, -1).contiguous()
 
 
 def blend_weights(n_styles: int, style_blend=None) -> list[float]:

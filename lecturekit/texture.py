@@ -103,11 +103,11 @@ def texture_loss(features, targets: GramTargets, prior: ImagePrior = PLAIN):
     return loss_fn
 
 
-def synthesize_texture(sample, backbone: Backbone | str | None = None, layers=None,
+def synthesize_texture(sample, backbone: Backbone | str | None = None, layers=None, *,
                        layer_weights=None, size: int | tuple[int, int] | None = None, steps: int = 150,
                        optimizer: str = "lbfgs", seed: int | None = None, match_histogram: bool = False,
                        tv_weight: float | None = None, lr: float | None = None, prior="default",
-                       progress: bool = True, snapshots=(), callback=None, should_stop=None) -> Result:
+                       controls: RunControls | None = None, **run) -> Result:
     """Gatys's neural texture: an image whose Gram matrices match `sample`'s (1, 3, h, w) in [0, 1].
 
     Args:
@@ -120,28 +120,24 @@ def synthesize_texture(sample, backbone: Backbone | str | None = None, layers=No
         tv_weight: the prior's luminance TV weight (None: the prior's own).
         prior: "default" (2x view, luminance and chroma TV, coarse-to-fine), "plain", a dict of
             overrides or an ImagePrior (see `lecturekit.prior`).
+        controls, **run: the run controls (progress=, callback=, should_stop=, snapshots=).
     """
+    controls = RunControls.take(run, controls)
     sample = check_image_size(load_image(sample), "sample")  # bad parameters fail before any work
     size, steps = check_size(size, allow_pair=True), check_steps(steps)
     check_weight("tv_weight", tv_weight, allow_none=True)
     check_positive("lr", lr, allow_none=True)
     check_choice("optimizer", optimizer, OPTIMIZERS)
-    resolve(prior, "texture")
+    prior = resolve(prior, "texture")
+    prior = prior if tv_weight is None else dataclasses.replace(prior, tv=tv_weight)
     backbone = load_backbone(backbone)
-    layers = check_layers(layers, "layers") if layers is not None else list(backbone.defaults.texture_layers)
-    for layer in layers:
-        backbone.layer_index(layer)
-    layer_weights = check_layer_weights(layer_weights, layers, "layer_weights")
-    weights = dict(zip(layers, layer_weights or [1.0] * len(layers)))
-    sample = load_image(sample).to(backbone.mean.device)
+    weights = _texture_layers(backbone, layers, layer_weights)
+    sample = sample.to(backbone.mean.device)
     final = tuple(sample.shape[-2:]) if size is None else (size, size) if isinstance(size, int) else tuple(size)
     final = test_shape(final)
-    prior = resolve(prior, "texture")
-    if tv_weight is not None:
-        prior = dataclasses.replace(prior, tv=tv_weight)
     sizes = prior.stage_sizes(max(final))
     features = lambda x, ls: backbone.features(prior.view(x), ls)  # noqa: E731
-    targets = GramTargets(features, [sample], layers, weights, prefix="texture")
+    targets = GramTargets(features, [sample], list(weights), weights, prefix="texture")
 
     def make_stage(side: int, previous):
         shape = tuple(max(1, round(d * side / max(final))) for d in final)
@@ -149,11 +145,19 @@ def synthesize_texture(sample, backbone: Backbone | str | None = None, layers=No
               if previous is None else resize(previous, shape))
         return texture_loss(features, targets, prior), x0
 
-    result = optimize_stages(make_stage, sizes, prior.stage_steps(steps, len(sizes)),
-                             RunControls(progress, callback, should_stop, tuple(snapshots)), desc="texture",
+    result = optimize_stages(make_stage, sizes, prior.stage_steps(steps, len(sizes)), controls, desc="texture",
                              optimizer=optimizer, lr=lr)
     if match_histogram:
         result.image = _match_histogram(result.image, sample)
-    result.config.update(layers=layers, layer_weights=list(weights.values()), size=list(final), seed=seed,
+    result.config.update(layers=list(weights), layer_weights=list(weights.values()), size=list(final), seed=seed,
                          match_histogram=match_histogram, prior=dataclasses.asdict(prior), sizes=sizes)
     return result.cpu()
+
+
+def _texture_layers(backbone: Backbone, layers, layer_weights) -> dict[str, float]:
+    """{layer: weight}: the layers (None: the backbone's texture layers) checked, with their weights."""
+    layers = check_layers(layers, "layers") if layers is not None else list(backbone.defaults.texture_layers)
+    for layer in layers:
+        backbone.layer_index(layer)
+    layer_weights = check_layer_weights(layer_weights, layers, "layer_weights")
+    return dict(zip(layers, layer_weights or [1.0] * len(layers)))

@@ -183,12 +183,12 @@ class Explorer:
         self.image.value = self._preview(img)
 
     # -- your own photo
-    def add_upload(self, key: str, max_size: int | None = None) -> "Explorer":
+    def add_upload(self, key: str, max_size: int | None = None, label: str = "your photo") -> "Explorer":
         """Put a file-upload box above the picture: a photo chosen there (a phone JPEG is turned upright by
         its EXIF orientation) replaces the fixed input `key`, at most `max_size` px, and is painted anew."""
         import ipywidgets as w
         self.upload_key, self.upload_size = key, max_size or max(self.fixed[key].shape[-2:])
-        self.upload = w.FileUpload(accept="image/*", multiple=False, description="your photo")
+        self.upload = w.FileUpload(accept="image/*", multiple=False, description=label)
         self.upload.observe(lambda change: self.use_upload(change["new"]), names="value")
         children = list(self.widget.children)
         children.insert(1 if self.title else 0, self.upload)  # under the title, above the controls
@@ -399,3 +399,50 @@ def blend_explorer(net, image, size: int = 512):
                 "mix": w.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="A → B", **_SLIDER)}
     return Explorer(blend_view, controls, "One network, many styles", live=True,
                     fixed=dict(net=net, image=resize(image, size)), preview_size=size)
+
+
+def arbitrary_view(photo, own, vectors: dict, uploaded=None, *, painting: str = "starry_night",
+                   strength: float = 1.0) -> torch.Tensor:
+    """Ghiasi et al.'s arbitrary-style net: `photo` painted with strength·S(painting) + (1 − strength)·S(photo).
+
+    own: the photo's style vector S(photo); vectors: {painting name: its style vector} (a cache);
+    uploaded: the painting named "your painting"."""
+    from .fast.arbitrary import stylize_arbitrary, style_vector
+    key = ("your painting", id(uploaded)) if painting == "your painting" else painting
+    if key not in vectors:
+        if uploaded is None:
+            raise ValueError("no painting uploaded yet: choose a file in the upload box")
+        vectors[key] = style_vector(uploaded)
+    return stylize_arbitrary(photo, strength * vectors[key] + (1.0 - strength) * own)
+
+
+def arbitrary_explorer(photo, paintings=None, size: int = 512, upload: bool = True):
+    """Any painting, one pass: a painting dropdown, a strength slider (both live) and an upload box for
+    your own painting. Style vectors are computed once per painting, so a change costs one pass."""
+    import ipywidgets as w
+    from . import data
+    from .fast.arbitrary import style_vector
+    photo = resize(photo, size)
+    names = list(paintings or data.names(role="style"))
+    vectors = {n: style_vector(n) for n in names}
+    controls = {"painting": w.Dropdown(options=names, value="starry_night" if "starry_night" in names else names[0],
+                                       description="painting"),
+                "strength": w.FloatSlider(value=1.0, min=0.0, max=1.0, step=0.05, description="strength", **_SLIDER)}
+    explorer = Explorer(arbitrary_view, controls, "Any painting, one pass", live=True, preview_size=size,
+                        fixed=dict(photo=photo, own=style_vector(photo), vectors=vectors, uploaded=None))
+    if upload:
+        explorer.add_upload("uploaded", max_size=512, label="your painting")
+        explorer.upload.observe(lambda change: _select_uploaded(explorer), names="value")
+    return explorer
+
+
+def _select_uploaded(explorer) -> None:
+    """After an upload: "your painting" becomes a choice of the dropdown, and is chosen."""
+    if explorer.fixed.get("uploaded") is None:
+        return
+    dropdown = explorer.controls["painting"]
+    if "your painting" not in dropdown.options:
+        dropdown.options = [*dropdown.options, "your painting"]
+    if dropdown.value == "your painting":  # a second upload: the choice does not change, so paint anew
+        explorer.run_sync()
+    dropdown.value = "your painting"

@@ -168,18 +168,64 @@ def gram_shaped(node) -> bool:
 
 
 def optimization_loop_shaped(node) -> bool:
-    """A function that back-propagates and calls an optimizer's .step() in a loop: an optimization loop."""
-    if not isinstance(node, ast.FunctionDef):
+    """A module that back-propagates and, in a loop, calls an optimizer's .step(), directly or through a
+    function of the same module: an optimization loop, however it is split into helpers."""
+    if not isinstance(node, ast.Module):
         return False
-    calls = [ast.unparse(n.func) for n in ast.walk(node) if isinstance(n, ast.Call)]
-    loops = [n for n in ast.walk(node) if isinstance(n, (ast.For, ast.While))]
-    steps = any(ast.unparse(c.func).endswith(".step") for loop in loops for c in ast.walk(loop)
-                if isinstance(c, ast.Call))
-    return steps and any(c.endswith(".backward") or c.endswith("autograd.grad") for c in calls)
+
+    def calls(n) -> list[str]:
+        return [ast.unparse(c.func) for c in ast.walk(n) if isinstance(c, ast.Call)]
+    local = {f.name: f for f in ast.walk(node) if isinstance(f, ast.FunctionDef)}
+
+    def steps(n, seen: frozenset) -> bool:
+        for call in calls(n):
+            name = call.split(".")[-1]
+            if call.endswith(".step") or (name in local and name not in seen and steps(local[name], seen | {name})):
+                return True
+        return False
+    backprop = any(c.endswith(".backward") or c.endswith("autograd.grad") for c in calls(node))
+    return backprop and any(steps(n, frozenset()) for n in ast.walk(node) if isinstance(n, (ast.For, ast.While)))
+
+
+def _slice_parts(node) -> list:
+    return list(node.elts) if isinstance(node, ast.Tuple) else [node]
+
+
+def _is_const(node, value) -> bool:
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return _is_const(node.operand, -value)
+    return isinstance(node, ast.Constant) and node.value == value
+
+
+def _shifted_by_one(a, b) -> bool:
+    """Slices `1:` and `:-1` (either order): a tensor against itself moved by one position."""
+    def kind(s):
+        if not isinstance(s, ast.Slice) or s.step is not None:
+            return None
+        if _is_const(s.lower, 1) and s.upper is None:
+            return "next"
+        if s.lower is None and _is_const(s.upper, -1):
+            return "previous"
+        return None
+    return {kind(a), kind(b)} == {"next", "previous"}
+
+
+def neighbour_difference_shaped(node) -> bool:
+    """x[..., 1:] − x[..., :-1] along any axis (other axes sliced alike or not): differences of neighbouring
+    pixels, the heart of a total variation, whatever it is called."""
+    if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Sub)):
+        return False
+    a, b = node.left, node.right
+    if not (isinstance(a, ast.Subscript) and isinstance(b, ast.Subscript)):
+        return False
+    if ast.unparse(a.value) != ast.unparse(b.value):
+        return False
+    pa, pb = _slice_parts(a.slice), _slice_parts(b.slice)
+    return len(pa) == len(pb) and any(_shifted_by_one(x, y) for x, y in zip(pa, pb))
 
 
 def _found(rule, source: str) -> list[int]:
-    return [n.lineno for n in ast.walk(ast.parse(source)) if rule(n)]
+    return [getattr(n, "lineno", 1) for n in ast.walk(ast.parse(source)) if rule(n)]
 
 
 def _package_files():
@@ -198,14 +244,25 @@ def test_one_pixel_loop_and_one_training_loop_found_by_their_shape():
     assert found == {"optimize.py", "fast/fit.py"}, found
 
 
+def test_one_total_variation_found_by_its_shape():
+    found = {name: _found(neighbour_difference_shaped, src) for name, src in _package_files().items()}
+    assert {name for name, lines in found.items() if lines} == {"losses.py"}, found
+
+
 @pytest.mark.parametrize("second, rule", [
     ("g = torch.einsum('nchw,ndhw->ncd', f, f)", gram_shaped),
     ("g = f.flatten(2) @ f.flatten(2).transpose(1, 2)", gram_shaped),
     ("g = torch.bmm(x, x.mT) / n", gram_shaped),
     ("def go(x, opt):\n    for _ in range(9):\n        opt.zero_grad()\n        loss(x).backward()\n        opt.step()",
      optimization_loop_shaped),
+    ("def once(x, o):\n    x.grad = torch.autograd.grad(f(x), x)[0]\n    o.step()\n\n"
+     "def train(x, o):\n    while True:\n        once(x, o)", optimization_loop_shaped),
+    ("dx = img[..., :, 1:] - img[..., :, :-1]", neighbour_difference_shaped),
+    ("smooth = (y[:, :, :-1, :] - y[:, :, 1:, :]).abs().mean()", neighbour_difference_shaped),
+    ("d = x[..., :-1, 1:] - x[..., :-1, :-1]", neighbour_difference_shaped),
 ])
 def test_the_shape_rules_catch_a_second_copy(second, rule):
-    """Each rule fails when broken: a second Gram or loop, however it is named, is found."""
+    """Each rule fails when broken: a second Gram, loop or TV, however it is named, is found."""
     assert _found(rule, second)
-    assert not _found(rule, "y = a @ b.transpose(1, 2)\nz = torch.einsum('ij,jk->ik', a, b)")
+    assert not _found(rule, "y = a @ b.transpose(1, 2)\nz = torch.einsum('ij,jk->ik', a, b)\n"
+                            "w = x[..., 1:] - y[..., :-1]\nv = x[..., 2:] - x[..., :-2]\nu = x[1:] - x[1:]")

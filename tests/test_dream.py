@@ -1,15 +1,42 @@
+import pytest
 import torch
 
 import lecturekit as lk
-from lecturekit.dream import apply_jitter, dream_objective, octave_sizes, undo_jitter
+from lecturekit.configs import DreamConfig
+from lecturekit.dream import dream_objective, octave_sizes, octave_start
+from lecturekit.prior import jitter
 
 
-def test_jitter_then_unjitter_is_identity():
+def test_the_one_jitter_is_a_roll_by_dx_then_dy_drawn_from_the_generator():
     x = torch.rand(1, 3, 10, 13)
-    for dx, dy in [(3, -4), (-32, 32), (0, 0), (13, 10)]:
-        moved = apply_jitter(x, dx, dy)
-        assert torch.equal(undo_jitter(moved, dx, dy), x)
-    assert not torch.equal(apply_jitter(x, 2, 1), x)
+    moved = jitter(x, 4, torch.Generator().manual_seed(5))
+    dx, dy = torch.randint(-4, 5, (2,), generator=torch.Generator().manual_seed(5)).tolist()
+    assert torch.equal(moved, torch.roll(x, shifts=(dy, dx), dims=(-2, -1)))
+    assert torch.equal(torch.roll(moved, shifts=(-dy, -dx), dims=(-2, -1)), x)  # unjitter
+    assert jitter(x, 0) is x
+
+
+def test_octave_start_carries_the_detail_up_the_antialiased_pyramid():
+    base = torch.rand(1, 3, 40, 56)
+    coarse = lk.resize(base, (20, 28))
+    assert torch.equal(octave_start(base, (20, 28), None), coarse)
+    dreamt = (coarse + 0.1).clamp(0, 1)
+    start = octave_start(base, (40, 56), dreamt, clip=False)
+    expected = base + lk.resize(dreamt - coarse, (40, 56), clamp=False)
+    assert torch.allclose(start, expected)
+
+
+def test_dream_config_is_frozen_validated_and_the_cli_defaults():
+    import dataclasses
+
+    from lecturekit.__main__ import build_parser, config_values
+    args = build_parser().parse_args(["dream", "a.jpg", "-o", "x.png"])
+    assert config_values(args, DreamConfig) == dataclasses.asdict(DreamConfig())
+    assert DreamConfig(layers="stage3").layers == ("stage3",)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        DreamConfig().steps = 3
+    with pytest.raises(ValueError, match="octave_scale"):
+        DreamConfig(octave_scale=0.5)
 
 
 def test_octave_pyramid_shapes():

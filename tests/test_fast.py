@@ -174,3 +174,88 @@ def test_stylize_refuses_what_it_cannot_paint():
         stylize(single, torch.rand(1, 4, 16, 16))
     with pytest.raises(lk.ImageLoadError):
         stylize(single, "no_such_photo.jpg")
+
+
+# --------------------------------------------------------------------------- a second registered architecture
+class TinyNet(torch.nn.Module):
+    """The registry's protocol and nothing more: keyword config, .config, forward(x, style_weights)."""
+
+    def __init__(self, n_styles: int = 1, width: int = 4):
+        super().__init__()
+        self.n_styles, self.width = n_styles, width
+        self.body = torch.nn.Sequential(torch.nn.Conv2d(3 + n_styles, width, 3, padding=1), torch.nn.ReLU(),
+                                        torch.nn.Conv2d(width, width, 3, padding=1), torch.nn.ReLU(),
+                                        torch.nn.Conv2d(width, 3, 3, padding=1))
+
+    @property
+    def config(self) -> dict:
+        return dict(arch="tiny_test", n_styles=self.n_styles, width=self.width)
+
+    def forward(self, x, style_weights):
+        w = style_weights[:, :, None, None].expand(-1, -1, *x.shape[-2:])
+        return torch.sigmoid(self.body(torch.cat([x, w], 1)))
+
+
+def test_a_second_registered_architecture_trains_saves_loads_and_stylizes(lite0_random, tmp_path, monkeypatch):
+    from lecturekit.fast import registry
+    monkeypatch.setitem(registry.ARCHITECTURES, "tiny_test", TinyNet)
+    registry.register("tiny_test", TinyNet)
+    styles = [torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)]
+    net, hist = train_fast_style(styles, [torch.rand(1, 3, 40, 40)], backbone=lite0_random, arch="tiny_test",
+                                 steps=2, batch_size=1, size=32, width=6, style_names=["a", "b"], progress=False)
+    assert isinstance(net, TinyNet) and net.n_styles == 2 and len(hist["total"]) == 2
+    assert "saturation" not in hist  # no logits=True: trained without the penalty
+    path = save_fast_style(net, tmp_path / "tiny.pt")
+    loaded = load_fast_style(str(path))
+    assert isinstance(loaded, TinyNet) and loaded.config == net.config and loaded.styles == ["a", "b"]
+    x = torch.rand(1, 3, 30, 30)
+    assert torch.allclose(stylize(loaded, x, "b"), stylize(net, x, 1), atol=5e-3)
+    blend = stylize(loaded, x, {0: 0.5, 1: 0.5})
+    assert blend.shape == x.shape and 0 <= blend.min() and blend.max() <= 1
+
+
+def test_training_stops_on_nan_and_keeps_the_last_good_weights(lite0_random):
+    from lecturekit.fast import fit
+    net = torch.nn.Linear(2, 1)
+    calls = []
+
+    def loss(n, x):
+        calls.append(1)
+        value = n(x).pow(2).mean()
+        return {"mse": value * (float("nan") if len(calls) == 3 else 1.0)}
+    opt = torch.optim.SGD(net.parameters(), 0.1)
+    before = [p.detach().clone() for p in net.parameters()]
+    with pytest.warns(RuntimeWarning, match="NaN or infinite at step 3"):
+        hist = fit(net, loss, iter([torch.ones(4, 2)] * 10), opt, 10)
+    assert hist.stopped == "nan" and len(hist["total"]) == 2
+    # the weights whose loss was last finite: those of step 2, before its update
+    assert not all(torch.equal(a, b) for a, b in zip(before, net.parameters()))
+    assert torch.isfinite(torch.cat([p.flatten() for p in net.parameters()])).all()
+
+
+def test_training_ctrl_c_stops_and_saves_the_steps_done(lite0_random, tmp_path):
+    calls = []
+
+    def stop_at_third(step, history):
+        calls.append(step)
+        if step == 2:
+            raise KeyboardInterrupt
+    ckpt = tmp_path / "run.ckpt"
+    with pytest.warns(RuntimeWarning, match="Interrupted at step 2 of 5"):
+        net, hist = train_fast_style([torch.rand(1, 3, 32, 32)], [torch.rand(1, 3, 40, 40)], backbone=lite0_random,
+                                     steps=5, batch_size=1, size=32, width=4, checkpoint_path=ckpt, progress=False,
+                                     callback=stop_at_third)
+    assert hist.stopped == "interrupted" and len(hist["total"]) == 2
+    assert torch.load(ckpt, weights_only=True)["step"] == 2
+
+
+def test_training_cli_defaults_are_the_train_config_defaults():
+    import dataclasses
+
+    from lecturekit.__main__ import config_values
+    from lecturekit.configs import TrainConfig
+    from lecturekit.fast.cli import build_parser
+    args = build_parser().parse_args(["--style", "starry_night", "--out", "n.pt"])
+    assert config_values(args, TrainConfig) == dataclasses.asdict(TrainConfig())
+    args = build_parser().parse_args(["--style", "a", "--out", "n.pt", "--checkpoint", "c.ckpt", "--tv-weight", "2"])
+    assert args.checkpoint_path == "c.ckpt" and args.tv_weight == 2.0

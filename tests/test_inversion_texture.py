@@ -60,3 +60,16 @@ def test_histogram_matching():
                               ref[0, c].flatten().sort().values[torch.linspace(0, 399, 100).round().long()])
     # ranks are kept
     assert torch.equal(out[0, 0].flatten().argsort(), src[0, 0].flatten().argsort())
+
+
+def test_inversion_keeps_the_lesson_tv_beside_the_prior_tv(lite0):
+    from lecturekit.inversion import inversion_loss
+    from lecturekit.losses import total_variation
+    from lecturekit.prior import ImagePrior
+    x = torch.rand(1, 3, 32, 32)
+    target = lite0.features(x, "stage1")["stage1"]
+    terms = inversion_loss(lite0, "stage1", target, 10.0, 1.5, ImagePrior(tv=2.0, chroma_tv=3.0))(x)
+    lum_beta, chroma_beta = total_variation(x, beta=1.5)
+    lum, chroma = total_variation(x)
+    assert torch.allclose(terms["tv_beta"], 10.0 * lum_beta) and torch.allclose(terms["tv_beta_chroma"], 10.0 * chroma_beta)
+    assert torch.allclose(terms["tv"], 2.0 * lum) and torch.allclose(terms["tv_chroma"], 3.0 * chroma)

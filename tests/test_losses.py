@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from lecturekit.losses import (content_loss, feature_reconstruction_loss, gram_loss, gram_matrix, l2_activation,
-                               tv_loss)
+                               total_variation, tv_terms)
 
 
 def test_gram_matches_einsum():
@@ -50,16 +50,35 @@ def test_bad_normalization():
 
 
 def test_tv_exact_tiny():
-    x = torch.tensor([[[[0.0, 1.0], [2.0, 4.0]]]])
-    # one interior position: dx = 1, dy = 2 -> 1 + 4 = 5
-    assert tv_loss(x, reduction="sum").item() == 5.0
-    assert abs(tv_loss(x, beta=1.0, reduction="sum").item() - 5.0 ** 0.5) < 1e-6
+    # a grey 2x2 image (R = G = B: no chroma) at the reference size of 256 px per side: unit 1/128
+    grey = torch.tensor([[0.0, 1.0], [2.0, 4.0]]).expand(1, 3, 2, 2)
+    lum, chroma = total_variation(grey)
+    unit = 2 / 256
+    # horizontal differences 1 and 2 (mean 2.5 of their squares), vertical 2 and 3 (mean 6.5)
+    assert lum.item() == pytest.approx((2.5 + 6.5) * unit**2) and chroma.item() == pytest.approx(0.0, abs=1e-12)
+    lum1, _ = total_variation(grey, beta=1.0)
+    assert lum1.item() == pytest.approx((1.5 + 2.5) * unit, rel=1e-5)  # mean |Δ| (eps aside)
+
+
+def test_tv_beta_2_is_the_quadratic_luminance_and_chroma_tv():
+    from lecturekit.color import rgb_to_ycc
+    x = torch.rand(2, 3, 9, 13)
+    ycc = rgb_to_ycc(x)
+
+    def quadratic(c):
+        return (c[..., :, 1:] - c[..., :, :-1]).pow(2).mean() + (c[..., 1:, :] - c[..., :-1, :]).pow(2).mean()
+    unit2 = (13 / 256) ** 2
+    lum, chroma = total_variation(x)
+    assert torch.equal(lum, quadratic(ycc[:, :1]) * unit2) and torch.equal(chroma, quadratic(ycc[:, 1:]) * unit2)
+    assert set(tv_terms(x, 2.0, 0.0)) == {"tv"} and tv_terms(x, 0.0, 0.0) == {}
+    terms = tv_terms(x, 2.0, 3.0, name="tv_beta")
+    assert torch.equal(terms["tv_beta"], 2.0 * lum) and torch.equal(terms["tv_beta_chroma"], 3.0 * chroma)
 
 
 @pytest.mark.parametrize("beta", [2.0, 1.5, 1.0])
 def test_tv_gradient_matches_numeric(beta):
-    x = (torch.rand(1, 2, 5, 6, dtype=torch.float64) + 0.1).requires_grad_(True)
-    assert torch.autograd.gradcheck(lambda t: tv_loss(t, beta=beta), (x,), eps=1e-6, atol=1e-5)
+    x = (torch.rand(1, 3, 5, 6, dtype=torch.float64) + 0.1).requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda t: sum(total_variation(t, beta=beta)), (x,), eps=1e-6, atol=1e-5)
 
 
 def test_content_and_reconstruction_losses():

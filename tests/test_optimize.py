@@ -3,7 +3,8 @@ import math
 import pytest
 import torch
 
-from lecturekit.optimize import OPTIMIZERS, optimize_image
+from lecturekit.optimize import OPTIMIZERS, RunControls, optimize_image
+from lecturekit.param import Fourier
 
 
 def quadratic(target):
@@ -62,7 +63,8 @@ def test_keyboard_interrupt_returns_the_best_so_far():
         if calls["n"] == 6:
             raise KeyboardInterrupt
         return {"l": (x - 1).pow(2).sum()}
-    r = optimize_image(loss, torch.zeros(1, 3, 4, 4), optimizer="sgd", lr=0.05, steps=50, progress=False)
+    with pytest.warns(RuntimeWarning, match="Interrupted at step 5 of 50"):
+        r = optimize_image(loss, torch.zeros(1, 3, 4, 4), optimizer="sgd", lr=0.05, steps=50, progress=False)
     assert r.stopped == "interrupted" and r.steps == 5
     assert r.image.mean() > 0
 
@@ -95,3 +97,27 @@ def test_non_contiguous_start_image_works_with_lbfgs():
 def test_moving_average():
     from lecturekit.viz import moving_average
     assert moving_average([1.0, 3.0, 5.0, 7.0], 2) == [1.0, 2.0, 4.0, 6.0]
+
+
+def test_run_controls_as_keywords_or_as_one_object_not_both():
+    seen = []
+    controls = RunControls(progress=False, callback=lambda s, img, terms: seen.append(s), snapshots=(2,))
+    r = optimize_image(lambda x: {"l": x.sum()}, torch.ones(1, 3, 2, 2), optimizer="sgd", steps=3, controls=controls)
+    assert seen == [1, 2, 3] and sorted(r.snapshots) == [2]
+    with pytest.raises(TypeError, match="not both"):
+        optimize_image(lambda x: {"l": x.sum()}, torch.ones(1, 3, 2, 2), controls=controls, progress=False)
+
+
+def test_fourier_parameterization_starts_at_the_image_and_reaches_a_target():
+    torch.manual_seed(0)
+    target = torch.rand(1, 3, 12, 15) * 0.8 + 0.1
+    init = torch.full_like(target, 0.5)
+    param = Fourier(init)
+    assert torch.allclose(param.image(), init, atol=1e-5)  # the inverse of the parameterization, exactly
+    loss = lambda x: {"mse": (x - target).pow(2).mean()}  # noqa: E731
+    r = optimize_image(loss, init, optimizer="adam", lr=0.05, steps=150, parameterization="fourier", progress=False)
+    assert r.history["mse"][-1] < 0.02 * r.history["mse"][0]
+    assert r.image.shape == target.shape and 0 < float(r.image.min()) and float(r.image.max()) < 1
+    pixels = optimize_image(loss, init, optimizer="adam", lr=0.05, steps=3, progress=False)
+    default = optimize_image(loss, init, optimizer="adam", lr=0.05, steps=3, parameterization="pixels", progress=False)
+    assert torch.equal(pixels.image, default.image)

@@ -2,7 +2,9 @@
 import pytest
 import torch
 
-from lecturekit.prior import DEFAULTS, MIN_STAGE, PLAIN, ImagePrior, resolve, rgb_to_ycc, ycc_tv
+from lecturekit.color import rgb_to_ycc, ycc_to_rgb
+from lecturekit.losses import total_variation as ycc_tv
+from lecturekit.prior import DEFAULTS, MIN_STAGE, PLAIN, ImagePrior, resolve
 
 
 def test_plain_view_is_the_identity_and_has_no_penalty():
@@ -28,8 +30,11 @@ def test_ycc_tv_is_zero_on_flat_images_and_separates_chroma_from_luminance():
     grey_noise = torch.rand(1, 1, 16, 16).expand(1, 3, 16, 16)  # luminance only
     lum, chroma = ycc_tv(grey_noise)
     assert float(lum) > 0 and float(chroma) < 1e-10
-    y, c = rgb_to_ycc(torch.tensor([1.0, 1.0, 1.0]).view(1, 3, 1, 1))
-    assert torch.allclose(y, torch.ones(1, 1, 1, 1)) and torch.allclose(c, torch.zeros(1, 2, 1, 1), atol=1e-6)
+    ycc = rgb_to_ycc(torch.tensor([1.0, 1.0, 1.0]).view(1, 3, 1, 1))
+    assert torch.allclose(ycc[:, :1], torch.ones(1, 1, 1, 1)) and torch.allclose(ycc[:, 1:], torch.zeros(1, 2, 1, 1),
+                                                                                 atol=1e-6)
+    x = torch.rand(2, 3, 5, 4)
+    assert torch.allclose(ycc_to_rgb(rgb_to_ycc(x)), x, atol=1e-6)
 
 
 def test_tv_weight_means_the_same_at_every_size():

@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from .registry import ARCHITECTURES, DEFAULT_ARCH, build
+from .registry import ARCHITECTURES, DEFAULT_ARCH, build, style_weights
 from .transformer_net import TransformerNet
 
 # The shipped nets live inside the package (lecturekit/assets/fast_styles), so a wheel carries them.
@@ -28,7 +28,8 @@ def stylize(net: TransformerNet, image, style=0) -> torch.Tensor:
         tensor (1, 3, H, W) in [0, 1], ...), checked the same way.
     style: a style of the net by index or name ("starry_night"), or {index or name: weight} with weights
         summing to 1 (a blend); a style the net does not have is an error, on a single-style net too.
-    The input is reflection-padded to a multiple of 4 and the output cropped back.
+    The input is reflection-padded to a multiple of 4 and the output cropped back. Any registered net
+    works: it is called as net(x, style_weights) (see `registry`).
     """
     from ..checks import check_image_size
     from ..images import load_image
@@ -43,7 +44,7 @@ def stylize(net: TransformerNet, image, style=0) -> torch.Tensor:
     was_training = net.training
     net.eval()
     with torch.inference_mode():
-        y = net(x, style)
+        y = net(x, style_weights(style, getattr(net, "n_styles", 1), x.shape[0], device))
     net.train(was_training)
     return y[..., :h, :w].float().clamp(0, 1).cpu()
 
@@ -69,10 +70,12 @@ def style_spec(net, style):
     return index(style)
 
 
-def save_fast_style(net: TransformerNet, path: str | Path, styles: list[str], half: bool = True,
+def save_fast_style(net: TransformerNet, path: str | Path, styles: list[str] | None = None, half: bool = True,
                     **training_config) -> Path:
-    """Save weights (fp16 by default) with the architecture, the style names and the training setup."""
+    """Save weights (fp16 by default) with the architecture, the style names (None: the net's own) and
+    the training setup."""
     from ..utils import atomic_path
+    styles = list(styles or style_names(net))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     sd = {k: (v.half() if half and v.is_floating_point() else v) for k, v in net.state_dict().items()}
@@ -174,6 +177,11 @@ def net_from_checkpoint(ckpt: dict, path: str | Path = "checkpoint") -> Transfor
     return net.eval()
 
 
+def style_names(net) -> list[str]:
+    """The net's style names: its `.styles`, else "style 0", "style 1", ... for its `n_styles`."""
+    return list(getattr(net, "styles", None) or [f"style {i}" for i in range(getattr(net, "n_styles", 1))])
+
+
 def list_styles() -> list[str]:
     """Names of the shipped fast-style networks (files in lecturekit/assets/fast_styles/)."""
     return sorted(p.name[:-3] for p in WEIGHTS_DIR.iterdir() if p.name.endswith(".pt"))
@@ -192,7 +200,7 @@ def load_fast_style(name: str, device: str | torch.device | None = None) -> Tran
         with resources.as_file(WEIGHTS_DIR / f"{name}.pt") as path:
             ckpt = load_checkpoint_file(path)
     net = net_from_checkpoint(ckpt, path)
-    net.styles = list(ckpt["config"].get("styles") or ckpt.get("styles") or net.styles)
+    net.styles = list(ckpt["config"].get("styles") or ckpt.get("styles") or style_names(net))
     net.training_config = json.loads(ckpt.get("training", "{}") or "{}")
     for p in net.parameters():
         p.requires_grad_(False)

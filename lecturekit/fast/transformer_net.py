@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .registry import register
+from .registry import register, style_weights
 
 NORMS = ("instance", "batch", "conditional")
 
@@ -126,22 +126,11 @@ class TransformerNet(nn.Module):
                     styles=list(self.styles))
 
     def style_weights(self, style, batch: int, device) -> torch.Tensor | None:
-        """Convex weights (batch, n_styles) from an index, a {index: weight} dict or a tensor."""
+        """Convex weights (batch, n_styles) from an index, a {index: weight} dict or a tensor
+        (`registry.style_weights`); None for a net without conditional norm, which ignores them."""
         if self.norm_kind != "conditional":
             return None
-        if isinstance(style, torch.Tensor):
-            w = style.float().to(device).reshape(-1, self.n_styles).expand(batch, -1)
-        else:
-            spec = {int(style): 1.0} if not isinstance(style, dict) else style
-            w = torch.zeros(self.n_styles, device=device)
-            for i, v in spec.items():
-                if not 0 <= int(i) < self.n_styles:
-                    raise ValueError(f"Style {i} does not exist: this net has styles 0..{self.n_styles - 1}")
-                w[int(i)] = float(v)
-            w = w[None].expand(batch, -1)
-        if (w < 0).any() or not torch.allclose(w.sum(1), torch.ones(batch, device=device), atol=1e-4):
-            raise ValueError(f"Style weights must be >= 0 and sum to 1, got {w[0].tolist()}")
-        return w
+        return style_weights(style, self.n_styles, batch, device)
 
     def forward(self, x: torch.Tensor, style=0, logits: bool = False) -> torch.Tensor:
         """Stylized images; with logits=True the values before the sigmoid (for training penalties)."""
