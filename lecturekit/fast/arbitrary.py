@@ -236,7 +236,7 @@ def stylize_arbitrary(photo, style, strength: float = 1.0, size: int | None = No
         then enlarged to `size` (bicubic); None paints at full size, with finer, busier strokes.
     """
     from ..checks import check_image_size, check_range, check_size
-    from ..images import load_image
+    from ..images import load_image, resize
     check_range("strength", strength, minimum=0.0, maximum=1.0)
     check_size(size)
     check_size(work_size, "work_size")
@@ -245,18 +245,11 @@ def stylize_arbitrary(photo, style, strength: float = 1.0, size: int | None = No
     s = s.reshape(1, STYLE_DIM).float()
     if strength < 1.0:
         s = strength * s + (1.0 - strength) * style_vector(x)
-    small = x if not work_size or max(x.shape[-2:]) <= work_size else _fit(x, work_size)
+    small = x if not work_size or max(x.shape[-2:]) <= work_size else resize(x, work_size)
     y = _paint(small, s)
     if y.shape[-2:] != x.shape[-2:]:
         y = F.interpolate(y, size=x.shape[-2:], mode="bicubic", align_corners=False)
     return y.clamp(0, 1)
-
-
-def _fit(x: torch.Tensor, longest: int) -> torch.Tensor:
-    h, w = x.shape[-2:]
-    scale = longest / max(h, w)
-    size = (max(16, round(h * scale)), max(16, round(w * scale)))
-    return F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False)
 
 
 def _paint(x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
