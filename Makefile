@@ -46,8 +46,9 @@ browser-deps:
 unit: setup
 	$(BIN)/python -m pytest -q tests -m "not browser"
 
+# Every cell with real weights, the figure-only cells too (make test runs those in the test mode only).
 notebooks: setup
-	$(BIN)/python -m pytest -q notebooks $(NBVAL_FLAGS)
+	LECTUREKIT_FIGURE_CELLS=1 $(BIN)/python -m pytest -q notebooks $(NBVAL_FLAGS)
 
 browser: setup browser-deps
 	$(BIN)/python -m pytest -q tests -m browser
