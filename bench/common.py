@@ -39,3 +39,27 @@ def table(headers: list[str], rows: list[list]) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def best_of(fn, repeats: int = 3) -> float:
+    """The fastest of `repeats` timed calls of fn(), after one warm-up call (seconds)."""
+    import time
+    fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def side_by_side(photo, ours, theirs, sizes=(256, 512, 1024)) -> list[tuple[int, float, float]]:
+    """(size, our seconds, the peer's seconds) per picture: ours(x (1, 3, H, W)) and theirs(PIL image) on
+    the photo resized to each longest side, each the best of three."""
+    import lecturekit as lk
+    rows = []
+    for size in sizes:
+        x = lk.resize(photo, size)
+        pil = lk.to_pil(x)
+        rows.append((size, best_of(lambda: ours(x)), best_of(lambda: theirs(pil))))
+    return rows

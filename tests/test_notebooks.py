@@ -72,6 +72,18 @@ def cell_source(cell) -> str:
                      else line for line in lines)
 
 
+_NEW_SCOPES = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.Lambda, ast.FunctionDef,
+               ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _same_scope(node: ast.AST):
+    """The nodes below `node` in its own scope (comprehension variables and the like left out)."""
+    yield node
+    for child in ast.iter_child_nodes(node):
+        if not isinstance(child, _NEW_SCOPES):
+            yield from _same_scope(child)
+
+
 def defined_and_loaded(source: str) -> tuple[set, set]:
     """The names a cell's top level binds, and every name it reads."""
     tree = ast.parse(source)
@@ -82,7 +94,7 @@ def defined_and_loaded(source: str) -> tuple[set, set]:
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             bound |= {a.asname or a.name.split(".")[0] for a in node.names}
         else:
-            bound |= {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+            bound |= {n.id for n in _same_scope(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
     loaded = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
     return bound, loaded
 
@@ -116,6 +128,7 @@ def test_the_figure_only_check_finds_a_cell_that_is_not():
     assert not figure_only_problems(fine)
     assert figure_only_problems([cell("b = 2", ["figure-only"]), cell("print(b)")])
     assert figure_only_problems([cell("assert 1 == 1", ["figure-only"])])
+    assert not figure_only_problems([cell("show([im for im in xs])", ["figure-only"]), cell("print(im)")])
     assert figure_only_problems([cell("# NBVAL_CHECK_OUTPUT\nprint(1)", ["figure-only"])])
 
 

@@ -15,3 +15,46 @@ def test_gpu_check_dry_run(capsys):
     assert gpu_check.main(["--quick", "--device", "cpu"]) == 0
     table = capsys.readouterr().out
     assert "| Gatys step, VGG-19, 64 px, bfloat16 |" in table and "frames/s" in table
+
+
+def _trainer():
+    sys.path.insert(0, str(ROOT / "tools"))
+    import train_shipped_styles
+    return train_shipped_styles
+
+
+def test_a_new_style_starts_from_magenta26_with_only_its_norms_trainable():
+    import torch
+    tool = _trainer()
+    net = tool.start_net("starry_night", "instance")
+    trainable = [n for n, p in net.named_parameters() if p.requires_grad]
+    assert trainable and all(".norm." in n for n in trainable)
+    source = tool.lk.fast.load_fast_style("magenta26")
+    assert torch.equal(net.contract[0].conv.weight, source.contract[0].conv.weight.float())
+    assert torch.allclose(net.contract[0].norm.layer.weight, source.contract[0].norm.layer.gamma.float().mean(0))
+    twin = tool.start_net("starry_night", "batch")
+    assert isinstance(twin.res[0].a.norm.layer, torch.nn.BatchNorm2d)
+    assert torch.equal(twin.res[0].a.norm.layer.bias, net.res[0].a.norm.layer.bias)
+
+
+def test_stacked_rows_paint_what_each_instance_net_paints(tmp_path, monkeypatch):
+    """The conditional net built from instance-norm nets gives, for each one-hot style, that net's picture."""
+    import torch
+    tool = _trainer()
+    monkeypatch.setattr(tool, "CHECKPOINTS", tmp_path)
+    gen = torch.Generator().manual_seed(0)
+    nets = {}
+    for style in ("a", "b"):
+        net = tool.start_net(style, "instance")
+        with torch.no_grad():
+            for p in net.parameters():
+                if p.requires_grad:
+                    p.add_(0.3 * torch.randn(p.shape, generator=gen))
+        torch.save({"state_dict": net.state_dict(), "history": {"total": [1.0]}}, tool.checkpoint_path(style, "instance"))
+        nets[style] = net.eval()
+    multi = tool.stacked(["a", "b"])
+    x = torch.rand(1, 3, 32, 48, generator=gen)
+    with torch.no_grad():
+        for k, style in enumerate(("a", "b")):
+            assert torch.allclose(multi(x, k), nets[style](x, 0), atol=1e-5)
+        assert not torch.allclose(multi(x, 0), multi(x, 1), atol=1e-3)

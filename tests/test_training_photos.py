@@ -71,3 +71,13 @@ def test_dep5_licence_takes_the_last_matching_stanza(tmp_path):
                  "Files: 16.04/Bridge.jpg\n       16.04/Other.jpg\nCopyright: b\nLicense: CC-BY-SA-4.0\n")
     assert tp.dep5_licence(f, "/usr/share/backgrounds/Bridge.jpg") == "CC-BY-SA-4.0"
     assert tp.dep5_licence(f, "/usr/share/backgrounds/Else.jpg") == "GPL-2+"
+
+
+def test_opaque_band_keeps_only_the_ground_of_a_panorama(tmp_path):
+    rgba = np.zeros((40, 80, 4), np.uint8)
+    rgba[..., :3] = 120
+    rgba[25:, :, 3] = 255              # ground: opaque from row 25 down
+    rgba[10:25, :40, 3] = 255          # a hill on the left half only: not a full row
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "pano.png")
+    band = tp.load_opaque_band(tmp_path / "pano.png")
+    assert band.mode == "RGB" and band.size == (80, 15)

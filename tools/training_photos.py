@@ -16,6 +16,8 @@ Where the photos come from
   contact sheet, and abstract, vector, gradient, rendered, logo and screenshot images were left out.
   Looked at and giving no photo at all: gnome-backgrounds (43), sway-backgrounds, ukui-wallpapers,
   lomiri-wallpapers (base), xfdesktop4-data, desktop-base, debian-edu-artwork, fvwm-crystal (icons).
+  From stellarium-data's horizon panoramas only the real photos: their transparent sky is composited on
+  white, and for the Mars and Apollo 17 panoramas (half sky) only the opaque band of ground is kept.
 * scikit-image's bundled data (`skimage/data/`): the real photos only, not the synthetic ones.
 * matplotlib's sample data: its one photo (grace_hopper.jpg) is a notebook image, so it gives none.
 
@@ -106,6 +108,11 @@ DEBIAN_PHOTOS: dict[str, list[tuple[str, str]]] = {
         ("painting/affine/bg1.jpg", "landscapes"), ("painting/composition/flower.jpg", "plants")]],
     "python3-sklearn": [("usr/lib/python3/dist-packages/sklearn/datasets/images/china.jpg", "buildings"),
                         ("usr/lib/python3/dist-packages/sklearn/datasets/images/flower.jpg", "plants")],
+    # Stellarium's landscape photos (the horizon panoramas; their transparent sky composited on white).
+    "stellarium-data": [(f"usr/share/stellarium/landscapes/{f}", c) for f, c in [
+        ("garching/garching-gl[1-4].png", "plants"), ("hurricane/hurricane1.png", "landscapes"),
+        ("guereins/guereins1.png", "landscapes"), ("mars/mars.png", "landscapes"),
+        ("moon/apollo17.png", "landscapes")]],
     "python3-scipy": [("usr/lib/python3/dist-packages/scipy/misc/face.dat", "animals"),
                       ("usr/lib/python3/dist-packages/scipy/misc/ascent.dat", "people")],
 }
@@ -224,6 +231,20 @@ def load_scipy_dat(path: Path) -> Image.Image:
             raise pickle.UnpicklingError(f"refusing {module}.{name} in {path}")
     a = np.array(_NoGlobals(io.BytesIO(path.read_bytes())).load(), dtype=np.float64)
     return Image.fromarray(np.clip(a, 0, 255).astype(np.uint8), "L")
+
+
+# Panoramas whose upper half is transparent sky: only their opaque band is a photo.
+OPAQUE_BAND = {"mars.png", "apollo17.png"}
+
+
+def load_opaque_band(path: Path) -> Image.Image:
+    """The rows of an image with transparency in which every pixel is opaque (a panorama's ground)."""
+    im = Image.open(path)
+    alpha = np.asarray(im.convert("RGBA"))[..., 3]
+    rows = np.flatnonzero((alpha == 255).all(axis=1))
+    if rows.size == 0:
+        return im
+    return im.crop((0, int(rows[0]), im.size[0], int(rows[-1]) + 1)).convert("RGB")
 
 
 def to_rgb(im: Image.Image) -> Image.Image:
@@ -404,8 +425,8 @@ def debian_candidates(cache: Path, packages: list[str] | None = None, log=print)
                 original = "/" + str(p.relative_to(root))
                 licence = (LICENCE_NOTES.get(f"{pkg}:{p.name}") or LICENCE_NOTES.get(pkg)
                            or dep5_licence(copyright_file, original) or "see " + str(copyright_file))
-                out.append(Candidate(pkg, p, original, category, licence, version,
-                                     load_scipy_dat if p.suffix == ".dat" else None))
+                load = load_scipy_dat if p.suffix == ".dat" else load_opaque_band if p.name in OPAQUE_BAND else None
+                out.append(Candidate(pkg, p, original, category, licence, version, load))
                 n += 1
         if n == 0:
             log(f"  {pkg} {version}: none of the listed photos found")

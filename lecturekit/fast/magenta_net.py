@@ -27,24 +27,28 @@ class MagentaNet(nn.Module):
         width: channels of the contracting half and the residual blocks (32).
         n_res: residual blocks (6).
         styles: the names of the styles it paints.
+        norm: "conditional" (the default; one (γ, β) row per style), or, for one style, "instance" or
+            "batch" (the batch-norm twin of notebook 07).
     Call as net(x, style) with style an index, a {index: weight} dict or an (N, n_styles) tensor of
     convex weights: the (γ, β) of a blend are the same blend of the styles' rows.
     """
 
-    norm_kind = "conditional"
-
-    def __init__(self, n_styles: int = 26, width: int = 32, n_res: int = 6, styles=None):
+    def __init__(self, n_styles: int = 26, width: int = 32, n_res: int = 6, styles=None, norm: str = "conditional"):
         super().__init__()
         self.styles = [str(s) for s in styles] if styles else [f"style {i}" for i in range(n_styles)]
         if len(self.styles) != n_styles:
             raise ValueError(f"{len(self.styles)} style names for a net of {n_styles} styles")
         if width % 8:
             raise ValueError(f"width must be a multiple of 8 (it narrows to width/8), got {width}")
-        self.n_styles, self.width, self.n_res = n_styles, width, n_res
-        w, kw = width, dict(norm="conditional", n_styles=n_styles)
+        if norm not in ("conditional", "instance", "batch"):
+            raise ValueError(f"norm must be 'conditional', 'instance' or 'batch', not {norm!r}")
+        if norm != "conditional" and n_styles != 1:
+            raise ValueError("n_styles > 1 needs norm='conditional'")
+        self.n_styles, self.width, self.n_res, self.norm_kind = n_styles, width, n_res, norm
+        w, kw = width, dict(norm=norm, n_styles=n_styles)
         self.contract = nn.ModuleList([ConvNormAct(3, w, 9, **kw), ConvNormAct(w, w, 3, 2, **kw),
                                        ConvNormAct(w, w, 3, 2, **kw)])
-        self.res = nn.ModuleList([ResidualBlock(w, "conditional", n_styles) for _ in range(n_res)])
+        self.res = nn.ModuleList([ResidualBlock(w, norm, n_styles) for _ in range(n_res)])
         self.expand = nn.ModuleList([ConvNormAct(w, w // 4, 3, upsample=2, **kw),
                                      ConvNormAct(w // 4, w // 8, 3, upsample=2, **kw),
                                      ConvNormAct(w // 8, 3, 9, relu=False, **kw)])
@@ -52,10 +56,11 @@ class MagentaNet(nn.Module):
     @property
     def config(self) -> dict:
         return dict(arch="magenta_net", n_styles=self.n_styles, width=self.width, n_res=self.n_res,
-                    styles=list(self.styles))
+                    styles=list(self.styles), norm=self.norm_kind)
 
     def norms(self) -> list[nn.Module]:
-        """The conditional norms in network order: each has `.gamma` and `.beta`, (n_styles, C)."""
+        """The conditional norms in network order: each has `.gamma` and `.beta`, (n_styles, C)
+        (none for the "instance" and "batch" variants)."""
         return [m for m in self.modules() if hasattr(m, "gamma") and hasattr(m, "beta")]
 
     def forward(self, x: torch.Tensor, style=0, logits: bool = False) -> torch.Tensor:
