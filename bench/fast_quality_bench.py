@@ -68,13 +68,14 @@ def picture_rows(photos: dict, pq, earlier: str | None = None, save: str | None 
         p_u8 = u8(painting)
         for pname, photo in photos.items():
             x = lk.resize(photo, 512)
-            ours = figures(pq, u8(lk.fast.stylize(net, x, k)), u8(x), p_u8)
+            painted = lk.fast.stylize(net, x, k)
+            ours = figures(pq, u8(painted), u8(x), p_u8)
             theirs_img = peer.stylize_with(lk.to_pil(x), lk.to_pil(painting), max_size=None)
             theirs = figures(pq, np.asarray(theirs_img.convert("RGB")), u8(x), p_u8)
             if save:  # photo | ours | the peer's, for a reviewer's eyes
                 peer_t = lk.resize(lk.load_image(np.asarray(theirs_img.convert("RGB"))), tuple(x.shape[-2:]))
                 Path(save).mkdir(parents=True, exist_ok=True)
-                lk.save_image(torch.cat([x, lk.fast.stylize(net, x, k), peer_t], -1),
+                lk.save_image(torch.cat([x, painted, peer_t], -1),
                               Path(save) / f"{label.replace(' ', '_').replace('[', '').replace(']', '')}__{pname}.png")
             rows.append([label, pname, *(f"{v:.2f}" for v in ours), *(f"{v:.2f}" for v in theirs)])
     return rows
