@@ -178,7 +178,9 @@ class TrainConfig:
     tv_weight weighs the package's one total variation (`losses.total_variation`, luminance and chroma),
     as in every lesson; its default 0.8 smooths about as much as the weight 1 on the RGB total variation
     used before, at the default 256 px crops (measured on tubingen and the shipped nets' outputs: the old
-    TV was 0.65-0.92 × the new one). arch: a registered architecture (`fast.registry`); norm, width: its
+    TV was 0.65-0.92 × the new one); chroma_tv_weight weighs the chroma part on its own (None: tv_weight).
+    style_size: the painting's longest side for its Gram targets (None: the crop size `size`; a larger
+    one paints larger strokes, for pictures shown bigger than the crops). arch: a registered architecture (`fast.registry`); norm, width: its
     options (for the TransformerNet more than one style forces norm "conditional"). checkpoint_path, checkpoint_every:
     a resumable checkpoint. style_names: the styles' names.
     """
@@ -189,7 +191,9 @@ class TrainConfig:
     content_weight: float = 1.0
     style_weight: float = 10.0
     tv_weight: float = 0.8
+    chroma_tv_weight: float | None = None
     saturation_weight: float = 1.0
+    style_size: int | None = None
     lr: float = 1e-3
     seed: int = 0
     arch: str = "transformer_net"
@@ -207,6 +211,9 @@ class TrainConfig:
         checks.check_size(self.size, allow_none=False)
         for name in ("content_weight", "style_weight", "tv_weight", "saturation_weight"):
             checks.check_weight(name, getattr(self, name))
+        if self.chroma_tv_weight is not None:
+            checks.check_weight("chroma_tv_weight", self.chroma_tv_weight)
+        checks.check_size(self.style_size, "style_size", allow_none=True)
         checks.check_positive("lr", self.lr)
         checks.check_range("width", self.width, minimum=1, maximum=512, integer=True)
         checks.check_choice("norm", self.norm, FAST_NORMS)

@@ -154,7 +154,7 @@ def test_distributed_training_with_two_cpu_processes(tmp_path):
 
 
 def test_stylize_takes_any_image_source_and_style_names(tmp_path):
-    net = load_fast_style("six_styles")
+    net = load_fast_style("five_styles")
     photo = torch.rand(1, 3, 24, 32)
     by_index = stylize(net, photo, 1)
     assert torch.equal(stylize(net, photo, net.styles[1]), by_index)
@@ -283,3 +283,37 @@ def test_magenta_net_refuses_several_styles_without_conditional_norm():
         MagentaNet(n_styles=3, norm="batch")
     with pytest.raises(ValueError, match="norm must be"):
         MagentaNet(n_styles=1, norm="layer")
+
+
+def test_chroma_tv_weight_weighs_the_chroma_part_on_its_own(lite0_random):
+    from lecturekit.fast import perceptual_loss
+    from lecturekit.fast.train import style_terms
+    from lecturekit.losses import total_variation
+    torch.manual_seed(0)
+    bb, d = lite0_random, lite0_random.defaults
+    x, y = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
+    target = style_terms(bb, [torch.rand(1, 3, 32, 32)], d.style_layers, 32)[0]
+    luminance, chroma = total_variation(y)
+    three = perceptual_loss(bb, y, x, target, d.content_layers, (1.0, 10.0, 2.0))
+    four = perceptual_loss(bb, y, x, target, d.content_layers, (1.0, 10.0, 2.0, 7.0))
+    assert float(three["tv"]) == pytest.approx(float(2.0 * (luminance + chroma)), rel=1e-5)
+    assert float(four["tv"]) == pytest.approx(float(2.0 * luminance + 7.0 * chroma), rel=1e-5)
+    assert float(four["style"]) == pytest.approx(float(three["style"]), rel=1e-6)
+
+
+def test_style_size_sets_the_painting_scale_of_the_gram_targets(lite0_random, monkeypatch):
+    from lecturekit.configs import TrainConfig
+    from lecturekit.fast import train as train_module
+    from lecturekit.checks import ParameterError
+    seen = []
+    real = train_module.style_terms
+    monkeypatch.setattr(train_module, "style_terms", lambda bb, s, layers, size: seen.append(size) or real(bb, s, layers, size))
+    style, content = [torch.rand(1, 3, 64, 64)], [torch.rand(1, 3, 40, 40)]
+    train_fast_style(style, content, backbone=lite0_random, steps=1, batch_size=1, size=32, width=8, progress=False)
+    train_fast_style(style, content, backbone=lite0_random, steps=1, batch_size=1, size=32, width=8, style_size=48,
+                     chroma_tv_weight=3.0, progress=False)
+    assert seen == [32, 48]
+    with pytest.raises(ParameterError, match="style_size"):
+        TrainConfig(style_size=3)
+    with pytest.raises(ParameterError, match="chroma_tv_weight"):
+        TrainConfig(chroma_tv_weight=-1.0)

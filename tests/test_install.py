@@ -34,7 +34,7 @@ def wheel(tmp_path_factory):
 def test_wheel_holds_what_the_package_reads(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     assert "lecturekit/assets/registry.tsv" in names
-    assert {"starry_night.pt", "six_styles.pt", "starry_night_batchnorm.pt"} <= {Path(n).name for n in names if "fast_styles" in n}
+    assert {"starry_night.pt", "five_styles.pt", "starry_night_batchnorm.pt"} <= {Path(n).name for n in names if "fast_styles" in n}
 
 
 def test_non_editable_install_works_from_another_folder(wheel, tmp_path):

@@ -58,3 +58,41 @@ def test_stacked_rows_paint_what_each_instance_net_paints(tmp_path, monkeypatch)
         for k, style in enumerate(("a", "b")):
             assert torch.allclose(multi(x, k), nets[style](x, 0), atol=1e-5)
         assert not torch.allclose(multi(x, 0), multi(x, 1), atol=1e-3)
+
+
+def test_grid_candidates_change_only_what_their_variant_names():
+    sys.path.insert(0, str(ROOT / "tools"))
+    import train_gpu_grid as grid
+    tool = _trainer()
+    jobs = grid.jobs()
+    assert len(jobs) == len(tool.STYLES) * len(grid.VARIANTS) + len(grid.TWIN_VARIANTS)
+    base = tool.recipe("the_scream")
+    o = grid.options(jobs["the_scream__ft512"])
+    assert (o["train"], o["style_size"], o["size"]) == ("all", 512, base["size"])
+    assert o["content_weight"] == 1.5 * base["content_weight"] and o["chroma_tv_weight"] == 3 * base["tv_weight"]
+    assert (o["style_weight"], o["tv_weight"]) == (base["style_weight"], base["tv_weight"])
+    g = grid.options(jobs["the_scream__gb512"])
+    assert g["train"] == "norms" and g["content_weight"] == base["content_weight"]
+
+
+def test_adopting_a_grid_checkpoint_records_every_stage(tmp_path, monkeypatch):
+    """`--adopt` follows a round-2 job back to the round-1 job it started from and to the CPU recipe."""
+    import json
+    import torch
+    sys.path.insert(0, str(ROOT / "tools"))
+    import train_gpu_grid as grid
+    tool = _trainer()
+    monkeypatch.setattr(tool, "CHECKPOINTS", tmp_path / "checkpoints")
+    (tmp_path / "checkpoints").mkdir()
+    net = tool.start_net("great_wave", "instance")
+    first = dict(name="great_wave__ft512", options=grid.options(dict(style="great_wave", variant="ft512")),
+                 gpu_steps=30, where="gpu")
+    second = dict(name="great_wave__ft512c10", options=dict(first["options"], chroma_tv_weight=8.0), gpu_steps=20)
+    (tmp_path / "jobs.json").write_text(json.dumps([first, second, dict(name="other", failed="...")]))
+    torch.save({"state_dict": net.state_dict(), "history": {"total": [1.0] * 650}, "optimizer": {}},
+               tmp_path / "great_wave__ft512c10.ckpt")
+    tool.adopt(tmp_path, "great_wave__ft512c10", "great_wave_all")
+    ckpt = torch.load(tmp_path / "checkpoints" / "great_wave_all.ckpt", weights_only=True)
+    assert [(s["where"], s["steps"]) for s in ckpt["stages"]] == [("cpu", 600), ("gpu", 30), ("gpu", 20)]
+    assert ckpt["stages"][0]["batch_size"] == tool.recipe("great_wave")["batch_size"]
+    assert ckpt["stages"][2]["chroma_tv_weight"] == 8.0 and "optimizer" not in ckpt

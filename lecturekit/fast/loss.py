@@ -5,7 +5,7 @@
 Φ from a frozen backbone, x a batch of content crops, a_s the style image. The TV is the one total
 variation of the package (`losses.total_variation`, β = 2: luminance and chroma, in units that do not
 depend on the crop size), its luminance part weighted by tv_weight as in every lesson and its chroma
-part by the same weight, as Johnson et al. weigh every RGB channel alike. For a conditional net one
+part by the same weight (as Johnson et al. weigh every RGB channel alike) unless a chroma weight is given. For a conditional net one
 style is drawn per batch (Dumoulin et al. 2017).
 """
 from __future__ import annotations
@@ -28,14 +28,21 @@ def style_terms(backbone: Backbone, styles: list[torch.Tensor], layers: list[str
 
 
 def perceptual_loss(backbone: Backbone, y: torch.Tensor, x: torch.Tensor, style: GramTargets,
-                    content_layers: list[str], weights: tuple[float, float, float]) -> dict:
-    """{"content", "style", "tv"} of outputs y (N, 3, H, W) against inputs x and one style's term."""
-    cw, sw, tw = weights
+                    content_layers: list[str], weights: tuple[float, ...]) -> dict:
+    """{"content", "style", "tv"} of outputs y (N, 3, H, W) against inputs x and one style's term.
+
+    weights: (content, style, tv) or (content, style, luminance tv, chroma tv)."""
+    cw, sw, tw, chroma_tw = (*weights, weights[2])[:4]
     features = lambda im, ls: backbone.features(im, ls)  # noqa: E731
     fy = features(y, list(dict.fromkeys(content_layers + style.layers)))
     content = ContentTargets(features, x, content_layers)
     return {"content": summed(content.terms(fy, cw), "content"), "style": summed(style.terms(fy, sw), "style"),
-            "tv": tw * sum(total_variation(y))}
+            "tv": _weighted_tv(y, tw, chroma_tw)}
+
+
+def _weighted_tv(y: torch.Tensor, luminance_weight: float, chroma_weight: float) -> torch.Tensor:
+    luminance, chroma = total_variation(y)
+    return luminance_weight * luminance + chroma_weight * chroma
 
 
 def saturation_penalty(logits: torch.Tensor, limit: float = 4.0) -> torch.Tensor:
@@ -48,7 +55,7 @@ def gives_logits(net) -> bool:
     return "logits" in inspect.signature(getattr(net, "module", net).forward).parameters
 
 
-def training_loss(backbone, targets: list[GramTargets], content_layers, weights: tuple[float, float, float],
+def training_loss(backbone, targets: list[GramTargets], content_layers, weights: tuple[float, ...],
                   saturation_weight: float, rng: random.Random):
     """loss(net, x): one style drawn per batch (Dumoulin et al.), the perceptual loss and, for nets that
     give their logits, the saturation penalty. The net is called as net(x, style_weights (N, n_styles))."""

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from .registry import register, style_weights
-from .transformer_net import ConvNormAct, ResidualBlock
+from .transformer_net import ConvNormAct, ResidualBlock, style_names
 
 
 class MagentaNet(nn.Module):
@@ -35,15 +35,9 @@ class MagentaNet(nn.Module):
 
     def __init__(self, n_styles: int = 26, width: int = 32, n_res: int = 6, styles=None, norm: str = "conditional"):
         super().__init__()
-        self.styles = [str(s) for s in styles] if styles else [f"style {i}" for i in range(n_styles)]
-        if len(self.styles) != n_styles:
-            raise ValueError(f"{len(self.styles)} style names for a net of {n_styles} styles")
         if width % 8:
             raise ValueError(f"width must be a multiple of 8 (it narrows to width/8), got {width}")
-        if norm not in ("conditional", "instance", "batch"):
-            raise ValueError(f"norm must be 'conditional', 'instance' or 'batch', not {norm!r}")
-        if norm != "conditional" and n_styles != 1:
-            raise ValueError("n_styles > 1 needs norm='conditional'")
+        self.styles = style_names(styles, n_styles, norm)
         self.n_styles, self.width, self.n_res, self.norm_kind = n_styles, width, n_res, norm
         w, kw = width, dict(norm=norm, n_styles=n_styles)
         self.contract = nn.ModuleList([ConvNormAct(3, w, 9, **kw), ConvNormAct(w, w, 3, 2, **kw),

@@ -50,10 +50,9 @@ def train_fast_style(styles: list[torch.Tensor], content=None, backbone: Backbon
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     start, history = resume(cfg.checkpoint_path, net, opt) if _resumable(cfg) else (0, {})
     style_layers = list(cfg.style_layers or backbone.defaults.style_layers)
-    targets = style_terms(backbone, [s.to(device) for s in styles], style_layers, cfg.size)
+    targets = style_terms(backbone, [s.to(device) for s in styles], style_layers, cfg.style_size or cfg.size)
     loss = training_loss(backbone, targets, list(cfg.content_layers or backbone.defaults.content_layers),
-                         (cfg.content_weight, cfg.style_weight, cfg.tv_weight), cfg.saturation_weight,
-                         random.Random(cfg.seed))
+                         loss_weights(cfg), cfg.saturation_weight, random.Random(cfg.seed))
     hooks = [] if callback is None else [lambda step, _net, hist: callback(step, hist)]
     save = (lambda step, hist: save_checkpoint(cfg.checkpoint_path, net, opt, step, hist)) if rank == 0 else None
     if save and cfg.checkpoint_path:
@@ -65,6 +64,12 @@ def train_fast_style(styles: list[torch.Tensor], content=None, backbone: Backbon
         save(len(history.get("total", [])), history)
     net.styles = names
     return net.eval(), history
+
+
+def loss_weights(cfg: TrainConfig) -> tuple[float, float, float, float]:
+    """(content, style, luminance TV, chroma TV) weights of the perceptual loss."""
+    chroma = cfg.tv_weight if cfg.chroma_tv_weight is None else cfg.chroma_tv_weight
+    return cfg.content_weight, cfg.style_weight, cfg.tv_weight, chroma
 
 
 def _resumable(cfg: TrainConfig) -> bool:
@@ -84,6 +89,7 @@ def new_net(cfg: TrainConfig, names: list[str]) -> nn.Module:
     return build({"arch": cfg.arch, **{k: v for k, v in offered.items() if k in accepted}})
 
 
-if __name__ == "__main__":  # python -m lecturekit.fast.train ... (and under torchrun)
-    from .cli import main
-    raise SystemExit(main())
+if __name__ == "__main__":  # python -m lecturekit.fast.train ... (and under torchrun): one-line errors as `lecturekit train-fast`
+    import sys
+    from ..__main__ import main
+    raise SystemExit(main(["train-fast", *sys.argv[1:]]))

@@ -25,6 +25,19 @@ from .registry import register, style_weights
 NORMS = ("instance", "batch", "conditional")
 
 
+def style_names(styles, n_styles: int, norm: str) -> list[str]:
+    """The nets' checks of their norm and styles (one error before any layer is built); the styles' names
+    (given, or "style 0", "style 1", ...)."""
+    names = [str(s) for s in styles] if styles else [f"style {i}" for i in range(n_styles)]
+    if len(names) != n_styles:
+        raise ValueError(f"{len(names)} style names for a net of {n_styles} styles")
+    if norm not in NORMS:
+        raise ValueError(f"norm must be one of {NORMS}, not {norm!r}")
+    if norm != "conditional" and n_styles != 1:
+        raise ValueError("n_styles > 1 needs norm='conditional'")
+    return names
+
+
 class ConditionalInstanceNorm2d(nn.Module):
     """Instance norm whose scale and shift are chosen per style: γ = wᵀΓ, β = wᵀB.
 
@@ -104,13 +117,7 @@ class TransformerNet(nn.Module):
 
     def __init__(self, norm: str = "instance", n_styles: int = 1, width: int = 32, styles=None):
         super().__init__()
-        self.styles = [str(s) for s in styles] if styles else [f"style {i}" for i in range(n_styles)]
-        if len(self.styles) != n_styles:
-            raise ValueError(f"{len(self.styles)} style names for a net of {n_styles} styles")
-        if norm not in NORMS:
-            raise ValueError(f"norm must be one of {NORMS}, not {norm!r}")
-        if norm != "conditional" and n_styles != 1:
-            raise ValueError("n_styles > 1 needs norm='conditional'")
+        self.styles = style_names(styles, n_styles, norm)
         self.norm_kind, self.n_styles, self.width = norm, n_styles, width
         w, kw = width, dict(norm=norm, n_styles=n_styles)
         self.down = nn.ModuleList([ConvNormAct(3, w, 9, **kw), ConvNormAct(w, 2 * w, 3, 2, **kw),
