@@ -91,7 +91,7 @@ PLAIN = ImagePrior()
 # Chosen by measurement (bench/prior_bench.py and bench/results.md) on the lecture images.
 DEFAULTS = {
     "style": ImagePrior(view_scale=2.0, tv=3.0, chroma_tv=1000.0, stages=(0.5, 1.0), coarse_steps=0.9),
-    "texture": ImagePrior(view_scale=2.0, tv=5.0, chroma_tv=300.0, stages=(0.5, 1.0), coarse_steps=0.5),
+    "texture": ImagePrior(view_scale=2.0, tv=1.0, chroma_tv=300.0, stages=(0.5, 1.0), coarse_steps=0.5),
     "inversion": ImagePrior(view_scale=1.0, jitter=0, tv=0.0, chroma_tv=16.0),
     "dream": ImagePrior(view_scale=2.0, jitter=0),
 }

@@ -17,7 +17,7 @@ from .color import match_histogram as _match_histogram
 from .checks import (check_choice, check_image_size, check_layer_weights, check_layers, check_positive, check_range,
                      check_size, check_steps, check_weight)
 from .images import load_image, resize, test_shape
-from .losses import GramTargets, summed
+from .losses import GramTargets, colour_distribution_loss, summed
 from .models import Backbone, load_backbone
 from .optimize import OPTIMIZERS, Result, RunControls, initial_image, optimize_stages
 from .prior import PLAIN, ImagePrior, resolve
@@ -92,22 +92,25 @@ def _place_seed(s, out, filled, source, r, gen, size: int = 3) -> None:
             source[oy + i, ox + j] = torch.tensor([sy + i, sx + j])
 
 
-def texture_loss(features, targets: GramTargets, prior: ImagePrior = PLAIN):
-    """Loss image -> {"texture", "tv", "tv_chroma", "texture:<layer>" per layer} for `optimize_image`.
+def texture_loss(features, targets: GramTargets, prior: ImagePrior = PLAIN, sample: torch.Tensor | None = None,
+                 colour_weight: float = 0.0):
+    """Loss image -> {"texture", "tv", "tv_chroma", "colour", "texture:<layer>" per layer} for `optimize_image`.
 
-    features: (image, layers) -> features, the same function that built `targets`.
+    features: (image, layers) -> features, the same function that built `targets`. With a colour_weight, the
+    term "colour" is colour_weight × `losses.colour_distribution_loss(x, sample)`.
     """
     def loss_fn(x: torch.Tensor) -> dict:
         terms = targets.terms(features(x, targets.layers))
-        return {"texture": summed(terms, "texture"), **prior.penalty(x), **terms}
+        colour = {"colour": colour_weight * colour_distribution_loss(x, sample)} if colour_weight else {}
+        return {"texture": summed(terms, "texture"), **prior.penalty(x), **colour, **terms}
     return loss_fn
 
 
 def synthesize_texture(sample, backbone: Backbone | str | None = None, layers=None, *,
                        layer_weights=None, size: int | tuple[int, int] | None = None, steps: int = 150,
                        optimizer: str = "lbfgs", seed: int | None = None, match_histogram: bool = False,
-                       tv_weight: float | None = None, lr: float | None = None, prior="default",
-                       controls: RunControls | None = None, **run) -> Result:
+                       tv_weight: float | None = None, colour_weight: float = 3000.0, lr: float | None = None,
+                       prior="default", controls: RunControls | None = None, **run) -> Result:
     """Gatys's neural texture: an image whose Gram matrices match `sample`'s (1, 3, h, w) in [0, 1].
 
     Args:
@@ -118,6 +121,9 @@ def synthesize_texture(sample, backbone: Backbone | str | None = None, layers=No
         match_histogram: afterwards, match each colour channel's histogram to the sample's
             (as in the DeepTextures code), which removes colour casts.
         tv_weight: the prior's luminance TV weight (None: the prior's own).
+        colour_weight: weight of the colour-distribution term (`losses.colour_distribution_loss`: the colours
+            of 5×5 patches against the sample's, Risser et al. 2017), which keeps the sample's palette where
+            the Gram matrices alone let colour casts in; 0 turns it off (Gatys's loss alone).
         prior: "default" (2x view, luminance and chroma TV, coarse-to-fine), "plain", a dict of
             overrides or an ImagePrior (see `lecturekit.prior`).
         controls, **run: the run controls (progress=, callback=, should_stop=, snapshots=).
@@ -126,6 +132,7 @@ def synthesize_texture(sample, backbone: Backbone | str | None = None, layers=No
     sample = check_image_size(load_image(sample), "sample")  # bad parameters fail before any work
     size, steps = check_size(size, allow_pair=True), check_steps(steps)
     check_weight("tv_weight", tv_weight, allow_none=True)
+    check_weight("colour_weight", colour_weight)
     check_positive("lr", lr, allow_none=True)
     check_choice("optimizer", optimizer, OPTIMIZERS)
     prior = resolve(prior, "texture")
@@ -143,13 +150,14 @@ def synthesize_texture(sample, backbone: Backbone | str | None = None, layers=No
         shape = tuple(max(1, round(d * side / max(final))) for d in final)
         x0 = (initial_image(torch.empty(1, 3, *shape, device=sample.device), "noise", seed, noise_std=0.2)
               if previous is None else resize(previous, shape))
-        return texture_loss(features, targets, prior), x0
+        return texture_loss(features, targets, prior, sample, colour_weight), x0
 
     result = optimize_stages(make_stage, sizes, prior.stage_steps(steps, len(sizes)), controls, desc="texture",
                              optimizer=optimizer, lr=lr)
     if match_histogram:
         result.image = _match_histogram(result.image, sample)
     result.config.update(layers=list(weights), layer_weights=list(weights.values()), size=list(final), seed=seed,
+                         colour_weight=colour_weight,
                          match_histogram=match_histogram, prior=dataclasses.asdict(prior), sizes=sizes)
     return result.cpu()
 

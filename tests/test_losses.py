@@ -107,3 +107,33 @@ def test_gram_gradient_is_exact_in_both_layouts(layout):
     ref = ((torch.einsum("ncp,ndp->ncd", fr, fr) / 20 - a) ** 2).sum()
     (gr,) = torch.autograd.grad(ref, fr)
     assert torch.allclose(g.reshape(2, 3, 20), gr)
+
+
+def test_colour_distribution_ignores_where_colours_are_and_sees_a_colour_cast():
+    from lecturekit.losses import colour_distribution_loss
+    torch.manual_seed(0)
+    x = torch.rand(1, 3, 16, 16)
+    shuffled = x.flatten(2)[..., torch.randperm(256)].reshape(1, 3, 16, 16)
+    assert float(colour_distribution_loss(x, x)) == pytest.approx(0.0, abs=1e-12)
+    assert float(colour_distribution_loss(shuffled, x, blur=1)) == pytest.approx(0.0, abs=1e-12)
+    cast = (x + torch.tensor([0.2, 0.0, -0.1]).view(1, 3, 1, 1)).clamp(0, 1)
+    assert float(colour_distribution_loss(cast, x, blur=1)) > 1e-3
+    bigger = torch.nn.functional.interpolate(x, scale_factor=2, mode="nearest")  # other sizes are compared by quantiles
+    assert float(colour_distribution_loss(bigger, x, blur=1)) < 1e-3
+    y = cast.clone().requires_grad_(True)
+    colour_distribution_loss(y, x).backward()
+    assert y.grad.abs().sum() > 0
+
+
+def test_the_colour_term_is_one_more_named_texture_term(lite0_random):
+    from lecturekit import texture
+    from lecturekit.losses import GramTargets
+    bb = lite0_random
+    sample = torch.rand(1, 3, 32, 32)
+    features = lambda im, ls: bb.features(im, ls)  # noqa: E731
+    targets = GramTargets(features, [sample], list(bb.defaults.texture_layers), prefix="texture")
+    x = torch.rand(1, 3, 32, 32)
+    assert "colour" not in texture.texture_loss(features, targets)(x)
+    terms = texture.texture_loss(features, targets, sample=sample, colour_weight=100.0)(x)
+    assert float(terms["colour"]) > 0
+    assert torch.equal(terms["texture"], texture.texture_loss(features, targets)(x)["texture"])
