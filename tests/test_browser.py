@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import json
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -122,8 +123,13 @@ def _open(browser, base, token, name):
 
 
 def _kernels(base, token) -> list[dict]:
-    with urllib.request.urlopen(f"{base}/api/kernels?token={token}", timeout=5) as r:
-        return json.load(r)
+    """The server's running kernels; none while it answers with an error (a kernel starting or shutting
+    down can make /api/kernels answer 500 for a moment on a loaded machine: the callers poll until a deadline)."""
+    try:
+        with urllib.request.urlopen(f"{base}/api/kernels?token={token}", timeout=5) as r:
+            return json.load(r)
+    except (urllib.error.URLError, TimeoutError, ConnectionError):  # HTTPError is a URLError
+        return []
 
 
 def _run_all(page, base, token, timeout_s: int) -> None:
@@ -132,7 +138,8 @@ def _run_all(page, base, token, timeout_s: int) -> None:
     time.sleep(3)
     deadline, idle_since = time.time() + timeout_s, None
     while time.time() < deadline:
-        idle = all(k["execution_state"] == "idle" for k in _kernels(base, token))
+        kernels = _kernels(base, token)  # [] also while the server answers with an error: not idle yet
+        idle = bool(kernels) and all(k["execution_state"] == "idle" for k in kernels)
         queued = page.locator(f"{VISIBLE} .jp-InputArea-prompt:has-text('[*]')").count()
         if idle and queued == 0:
             idle_since = idle_since or time.time()
