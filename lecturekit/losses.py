@@ -122,6 +122,43 @@ def tv_terms(x: torch.Tensor, weight: float, chroma_weight: float, beta: float =
     return out
 
 
+class ColourTargets:
+    """The colours of a target image as a distribution, for `colour_distribution_loss`; built once per size.
+
+    target: (1, 3, h, w) in [0, 1]. Its blur×blur patch colours (a stride-1 local mean, so that the loss
+    compares the colours of small patches and cannot be met by pixel-level speckle) are projected onto
+    `directions` fixed unit vectors of RGB (the three axes and pseudo-random ones) and sorted, once.
+    """
+
+    def __init__(self, target: torch.Tensor, blur: int = 5, directions: int = 8):
+        self.blur = blur
+        g = torch.Generator().manual_seed(0)
+        d = torch.cat([torch.eye(3), torch.randn(3, max(0, directions - 3), generator=g)], 1)
+        self.directions = (d / d.norm(dim=0, keepdim=True)).to(target.device, target.dtype)
+        with torch.no_grad():
+            self.sorted = self.projections(target).sort(dim=1).values          # (K, M)
+        self._resampled: dict[int, torch.Tensor] = {}
+
+    def projections(self, x: torch.Tensor) -> torch.Tensor:
+        """(K, H·W): the patch colours of (1, 3, H, W) projected on the directions."""
+        b = self.blur
+        x = F.avg_pool2d(x, b, stride=1, padding=b // 2, count_include_pad=False) if b > 1 else x
+        return (x[0].reshape(3, -1).t() @ self.directions).t()
+
+    def quantiles(self, n: int) -> torch.Tensor:
+        """The target's sorted projections at n points (linearly interpolated; cached per n)."""
+        if n not in self._resampled:
+            t = self.sorted
+            self._resampled[n] = t if t.shape[1] == n else \
+                F.interpolate(t[None], size=n, mode="linear", align_corners=True)[0]
+        return self._resampled[n]
+
+    def loss(self, x: torch.Tensor) -> torch.Tensor:
+        """The sliced Wasserstein distance of x's patch colours to the target's (see the module function)."""
+        ours = self.projections(x).sort(dim=1).values
+        return (ours - self.quantiles(ours.shape[1])).pow(2).mean()
+
+
 def colour_distribution_loss(x: torch.Tensor, target: torch.Tensor, blur: int = 5, directions: int = 8) -> torch.Tensor:
     """How far the colours of x are from those of target, as distributions (where they are does not count).
 
@@ -131,24 +168,9 @@ def colour_distribution_loss(x: torch.Tensor, target: torch.Tensor, blur: int = 
     per channel; this is the same idea in a cheap form): the colours are projected onto `directions` fixed
     unit vectors in RGB (the three axes and random ones), each projection sorted, and the squared
     differences of the sorted values averaged (the target's quantiles interpolated to x's pixel count).
+    In a loop over one target, build `ColourTargets(target)` once and call its `.loss(x)`.
     """
-    def local_colours(im):
-        im = F.avg_pool2d(im, blur, stride=1, padding=blur // 2, count_include_pad=False) if blur > 1 else im
-        return im[0].reshape(3, -1).t()
-    d = _colour_directions(directions, x.device, x.dtype)
-    ours = (local_colours(x) @ d).t().sort(dim=1).values                   # (K, N)
-    with torch.no_grad():
-        theirs = (local_colours(target) @ d).t().sort(dim=1).values        # (K, M)
-        if theirs.shape[1] != ours.shape[1]:
-            theirs = F.interpolate(theirs[None], size=ours.shape[1], mode="linear", align_corners=True)[0]
-    return (ours - theirs).pow(2).mean()
-
-
-def _colour_directions(k: int, device, dtype) -> torch.Tensor:
-    """(3, k) unit vectors: the R, G, B axes and k − 3 fixed pseudo-random ones (the same on every call)."""
-    g = torch.Generator().manual_seed(0)
-    d = torch.cat([torch.eye(3), torch.randn(3, max(0, k - 3), generator=g)], 1)
-    return (d / d.norm(dim=0, keepdim=True)).to(device, dtype)
+    return ColourTargets(target, blur, directions).loss(x)
 
 
 def feature_reconstruction_loss(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -17,7 +17,7 @@ from .color import match_histogram as _match_histogram
 from .checks import (check_choice, check_image_size, check_layer_weights, check_layers, check_positive, check_range,
                      check_size, check_steps, check_weight)
 from .images import load_image, resize, test_shape
-from .losses import GramTargets, colour_distribution_loss, summed
+from .losses import ColourTargets, GramTargets, summed
 from .models import Backbone, load_backbone
 from .optimize import OPTIMIZERS, Result, RunControls, initial_image, optimize_stages
 from .prior import PLAIN, ImagePrior, resolve
@@ -99,9 +99,11 @@ def texture_loss(features, targets: GramTargets, prior: ImagePrior = PLAIN, samp
     features: (image, layers) -> features, the same function that built `targets`. With a colour_weight, the
     term "colour" is colour_weight × `losses.colour_distribution_loss(x, sample)`.
     """
+    colours = ColourTargets(sample) if colour_weight else None    # the sample's quantiles, sorted once
+
     def loss_fn(x: torch.Tensor) -> dict:
         terms = targets.terms(features(x, targets.layers))
-        colour = {"colour": colour_weight * colour_distribution_loss(x, sample)} if colour_weight else {}
+        colour = {"colour": colour_weight * colours.loss(x)} if colours else {}
         return {"texture": summed(terms, "texture"), **prior.penalty(x), **colour, **terms}
     return loss_fn
 

@@ -73,8 +73,6 @@ def jobs(round_: int = 1) -> dict[str, dict]:
     """{job name: options}: every painting × every variant, and the batch-norm twin × TWIN_VARIANTS
     (round 1), or ROUND2."""
     if round_ == 2:
-        for name, v in ROUND2.items():
-            VARIANTS.setdefault(name.split("__")[1], v)
         return {n: dict(style=n.split("__")[0], norm="instance", variant=n.split("__")[1]) for n in ROUND2}
     out = {f"{s}__{v}": dict(style=s, norm="instance", variant=v) for s in shipped.STYLES for v in VARIANTS}
     out.update({f"{shipped.TWIN}_batch__{v}": dict(style=shipped.TWIN, norm="batch", variant=v)
@@ -82,9 +80,14 @@ def jobs(round_: int = 1) -> dict[str, dict]:
     return out
 
 
+def variant(job: dict) -> dict:
+    """The options of a job's variant: its ROUND2 entry, or the round-1 VARIANTS one."""
+    return ROUND2.get(f"{job['style']}__{job['variant']}") or VARIANTS[job["variant"]]
+
+
 def options(job: dict) -> dict:
     """The job's training options: the painting's recipe, changed by its variant."""
-    v = VARIANTS[job["variant"]]
+    v = variant(job)
     r = shipped.recipe(job["style"])
     return dict(r, batch_size=v.get("batch_size", BATCH), train=v["train"], lr=v["lr"], lr_norms=v.get("lr_norms", v["lr"]),
                 style_size=v.get("style_size", r["size"]),
@@ -133,7 +136,7 @@ def run_job(name: str, job: dict, deadline: float, out: Path, photos_dir: Path, 
     torch.manual_seed(o["seed"])
     bb = lk.load_backbone("efficientnet_lite0", device=device)
     net, history = shipped.trained(job["style"], job["norm"])
-    first = VARIANTS[job["variant"]].get("start", job["variant"] if until_step else None)
+    first = variant(job).get("start", job["variant"] if until_step else None)
     if first and start_dir:
         ckpt = torch.load(start_dir / f"{name.split('__')[0]}__{first}.ckpt", map_location="cpu", weights_only=True)
         net.load_state_dict(ckpt["state_dict"])
