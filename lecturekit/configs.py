@@ -34,6 +34,9 @@ class StyleConfig:
     (overrides `size` and the prior's stages). dream_weight: γ of style + DeepDream.
     precision: "float32", "bfloat16" or "auto" (the faster here, measured once: `precision.choose`).
     channels_last: NHWC convolutions (faster with oneDNN), or "auto". prior: see `prior.resolve`.
+    colour_weight: weight of the painting's palette, `losses.colour_distribution_loss` on 6 × 6 patches
+    (every 2nd pixel) against the painting at the stage's size; None: the prior's `colour` (30 000 in the
+    default prior, 0 in "plain"); 0: off; blended styles weigh by their blend.
     """
 
     content_weight: float = 1.0
@@ -58,6 +61,7 @@ class StyleConfig:
     precision: str = "float32"
     channels_last: bool | str = True
     prior: object = "default"
+    colour_weight: float | None = None
 
     def __post_init__(self):
         for name in ("content_layers", "style_layers", "style_layer_weights", "style_blend", "multiscale",
@@ -77,7 +81,7 @@ class StyleConfig:
             resolve(self.prior, "style")  # a prior's bad name or field fails here, before any work
         checks.check_steps(self.steps)
         checks.check_size(self.size)
-        for name in ("content_weight", "style_weight", "tv_weight", "dream_weight"):
+        for name in ("content_weight", "style_weight", "tv_weight", "dream_weight", "colour_weight"):
             if getattr(self, name) is not None:
                 checks.check_weight(name, getattr(self, name))
         checks.check_positive("style_scale", self.style_scale)

@@ -125,13 +125,15 @@ def tv_terms(x: torch.Tensor, weight: float, chroma_weight: float, beta: float =
 class ColourTargets:
     """The colours of a target image as a distribution, for `colour_distribution_loss`; built once per size.
 
-    target: (1, 3, h, w) in [0, 1]. Its blur×blur patch colours (a stride-1 local mean, so that the loss
-    compares the colours of small patches and cannot be met by pixel-level speckle) are projected onto
-    `directions` fixed unit vectors of RGB (the three axes and pseudo-random ones) and sorted, once.
+    target: (1, 3, h, w) in [0, 1]. Its blur×blur patch colours (a local mean, so that the loss compares
+    the colours of small patches and cannot be met by pixel-level speckle) are projected onto `directions`
+    fixed unit vectors of RGB (the three axes and pseudo-random ones) and sorted, once. stride: the patches
+    are taken every `stride` pixels (stride 2 with blur 6 sorts a quarter of the colours and still covers
+    every pixel by the same number of patches, 3 × 3, so that no grid is painted).
     """
 
-    def __init__(self, target: torch.Tensor, blur: int = 5, directions: int = 8):
-        self.blur = blur
+    def __init__(self, target: torch.Tensor, blur: int = 5, directions: int = 8, stride: int = 1):
+        self.blur, self.stride = blur, stride
         g = torch.Generator().manual_seed(0)
         d = torch.cat([torch.eye(3), torch.randn(3, max(0, directions - 3), generator=g)], 1)
         self.directions = (d / d.norm(dim=0, keepdim=True)).to(target.device, target.dtype)
@@ -141,8 +143,8 @@ class ColourTargets:
 
     def projections(self, x: torch.Tensor) -> torch.Tensor:
         """(K, H·W): the patch colours of (1, 3, H, W) projected on the directions."""
-        b = self.blur
-        x = F.avg_pool2d(x, b, stride=1, padding=b // 2, count_include_pad=False) if b > 1 else x
+        b, s = self.blur, self.stride
+        x = F.avg_pool2d(x, b, stride=s, padding=b // 2, count_include_pad=False) if b > 1 or s > 1 else x
         return (x[0].reshape(3, -1).t() @ self.directions).t()
 
     def quantiles(self, n: int) -> torch.Tensor:

@@ -2,7 +2,7 @@
 
 A CNN's strided convolutions see an image through a coarse grid. Left alone, an optimizer happily puts
 energy into pixel-level patterns that the net barely sees (colour confetti, stride lattices), because
-they are the cheapest way to move a Gram matrix or an activation. The prior has three small pieces:
+they are the cheapest way to move a Gram matrix or an activation. The prior has a few small pieces:
 
   1. the **view**: the loss network sees a bilinear 2x upsampling of the image (and a random shift of a
      few pixels, the jitter). Upsampling low-passes the gradient that reaches the pixels, so strokes
@@ -10,7 +10,10 @@ they are the cheapest way to move a Gram matrix or an activation. The prior has 
   2. **total variation** on luminance and, separately and stronger, on the two chroma channels: real
      photos and paintings have little fine colour detail, so colour noise is penalized hardest;
   3. **coarse-to-fine** stages: most steps run at half size, where they are cheap and the layout forms,
-     and the last steps refine at full size.
+     and the last steps refine at full size;
+  4. for style transfer, the painting's **palette**: the colours of small patches must be distributed like
+     the painting's (`losses.colour_distribution_loss`), so that the Gram targets cannot be met with flat
+     patches of a colour the painting does not have (a white sky under The Scream).
 
 Every lesson takes `prior=` ("default", "plain" or None, a dict of overrides, or an ImagePrior); the
 plain variant (no view, no TV, one stage) is one argument away, for the "what the prior does" figures.
@@ -38,6 +41,9 @@ class ImagePrior:
     tv, chroma_tv: weights of luminance and chroma total variation (`losses.total_variation`, β = 2).
     stages: coarse-to-fine sizes as fractions of the final size, e.g. (0.5, 1.0).
     coarse_steps: the fraction of the step budget spent before the last stage.
+    colour: weight of the painting's palette in style transfer (`losses.colour_distribution_loss` on the
+        colours of small patches against the painting's; the one prior term that needs a target image,
+        so `style_transfer` adds it, not `penalty`).
     """
 
     view_scale: float = 1.0
@@ -46,6 +52,7 @@ class ImagePrior:
     chroma_tv: float = 0.0
     stages: tuple[float, ...] = (1.0,)
     coarse_steps: float = 0.0
+    colour: float = 0.0
 
     def __post_init__(self):
         from .checks import ParameterError, check_range, check_weight
@@ -53,6 +60,7 @@ class ImagePrior:
         check_range("prior jitter", self.jitter, minimum=0, integer=True)
         check_weight("prior tv", self.tv)
         check_weight("prior chroma_tv", self.chroma_tv)
+        check_weight("prior colour", self.colour)
         check_range("prior coarse_steps", self.coarse_steps, minimum=0.0, maximum=1.0)
         stages = tuple(self.stages) if isinstance(self.stages, (list, tuple)) else None
         if not stages or not all(isinstance(f, (int, float)) and 0 < f <= 1 for f in stages):
@@ -90,7 +98,7 @@ PLAIN = ImagePrior()
 
 # Chosen by measurement (bench/prior_bench.py and bench/results.md) on the lecture images.
 DEFAULTS = {
-    "style": ImagePrior(view_scale=2.0, tv=3.0, chroma_tv=1000.0, stages=(0.5, 1.0), coarse_steps=0.9),
+    "style": ImagePrior(view_scale=2.0, tv=3.0, chroma_tv=1000.0, stages=(0.5, 1.0), coarse_steps=0.9, colour=30000.0),
     "texture": ImagePrior(view_scale=2.0, tv=1.0, chroma_tv=300.0, stages=(0.5, 1.0), coarse_steps=0.5),
     "inversion": ImagePrior(view_scale=1.0, jitter=0, tv=0.0, chroma_tv=16.0),
     "dream": ImagePrior(view_scale=2.0, jitter=0),

@@ -19,7 +19,7 @@ import torch
 from . import checks
 from .color import luminance_transfer, match_color, match_luminance_stats, rgb_to_ycc
 from .images import load_image, resize
-from .losses import ContentTargets, GramTargets, l2_activation, summed
+from .losses import ColourTargets, ContentTargets, GramTargets, l2_activation, summed
 from .models import Backbone, load_backbone
 from .configs import ORIGINAL_COLORS, POOLINGS, PRECISIONS, StyleConfig  # noqa: F401  (re-exported)
 from .optimize import Result, RunControls, initial_image, optimize_stages
@@ -54,6 +54,8 @@ def style_transfer(content, style, *, backbone: Backbone | str | None = None,
     prior = resolve(cfg.prior, "style")
     if cfg.tv_weight is not None:
         prior = dataclasses.replace(prior, tv=cfg.tv_weight)
+    if cfg.colour_weight is not None:
+        prior = dataclasses.replace(prior, colour=cfg.colour_weight)
     sizes, steps = cfg.plan(prior, max(content.shape[-2:]))
     checks.check_resized_side(content.shape, sizes[0], "content")
     precision, nhwc = choose(backbone, list(cfg.style_layers), round(sizes[-1] * prior.view_scale),
@@ -92,7 +94,8 @@ def _stage(backbone: Backbone, cfg: StyleConfig, prior: ImagePrior, content: tor
     else:
         x0 = resize(previous, tuple(c.shape[-2:]))
         x0 = _luminance_image(x0) if cfg.original_colors == "luminance" else x0
-    return style_loss_fn(features, content_terms, style_terms, prior, cfg), x0.contiguous()
+    colours = [ColourTargets(s, blur=6, stride=2) for s in styles] if prior.colour else None
+    return style_loss_fn(features, content_terms, style_terms, prior, cfg, colours), x0.contiguous()
 
 
 def _features_fn(backbone: Backbone, cfg: StyleConfig, prior: ImagePrior):
@@ -109,14 +112,18 @@ def _features_fn(backbone: Backbone, cfg: StyleConfig, prior: ImagePrior):
 
 
 def style_loss_fn(features, content_terms: ContentTargets, style_terms: GramTargets, prior: ImagePrior,
-                  cfg: StyleConfig):
-    """Loss image -> {"content", "style", "tv", "tv_chroma", "dream", "style:<layer>", "content:<layer>"}."""
+                  cfg: StyleConfig, colours: list[ColourTargets] | None = None):
+    """Loss image -> {"content", "style", "tv", "tv_chroma", "colour", "dream", "style:<layer>", "content:<layer>"}.
+
+    colours: the paintings' patch colours (one `ColourTargets` each, weighted like the blend)."""
     layers = list(dict.fromkeys([*content_terms.layers, *style_terms.layers, *cfg.dream_layers]))
 
     def loss_fn(x: torch.Tensor) -> dict:
         feats = features(x, layers)
         terms = {**content_terms.terms(feats, cfg.content_weight), **style_terms.terms(feats, cfg.style_weight)}
         out = {"content": summed(terms, "content"), "style": summed(terms, "style"), **prior.penalty(x)}
+        if colours:
+            out["colour"] = prior.colour * sum(b * c.loss(x) for b, c in zip(cfg.style_blend, colours))
         if cfg.dream_weight:
             out["dream"] = -cfg.dream_weight * sum(l2_activation(feats[k]) for k in cfg.dream_layers)
         return {**out, **terms}

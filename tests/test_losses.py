@@ -137,3 +137,18 @@ def test_the_colour_term_is_one_more_named_texture_term(lite0_random):
     terms = texture.texture_loss(features, targets, sample=sample, colour_weight=100.0)(x)
     assert float(terms["colour"]) > 0
     assert torch.equal(terms["texture"], texture.texture_loss(features, targets)(x)["texture"])
+
+
+def test_strided_patch_colours_weigh_every_pixel_alike():
+    """blur 6 at stride 2 (style transfer's patches): a quarter of the colours, and every interior pixel in
+    the same number of patches, so the term cannot paint a grid."""
+    from lecturekit.losses import ColourTargets
+    target = torch.rand(1, 3, 32, 32)
+    colours = ColourTargets(target, blur=6, stride=2)
+    x = torch.rand(1, 3, 32, 32, requires_grad=True)
+    p = colours.projections(x)
+    assert p.shape[1] == 17 * 17  # (32 + 2·3 − 6) / 2 + 1 patches per side, not 32
+    p[0].sum().backward()
+    interior = x.grad[0, 0, 6:-6, 6:-6]
+    assert torch.allclose(interior, interior[0, 0].expand_as(interior))
+    assert float(colours.loss(target)) == pytest.approx(0.0, abs=1e-12)

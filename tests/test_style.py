@@ -148,3 +148,17 @@ def test_benchmark_reference_optimizes_the_same_loss_as_prior_plain(lite0):
     r = lk.style_transfer(content, style, backbone=bb, size=None, steps=3, prior="plain", channels_last=False,
                           progress=False)
     assert ref_losses == pytest.approx(r.history["total"], rel=1e-3)
+
+
+def test_the_colour_term_brings_the_paintings_palette(lite0, tubingen, starry):
+    from lecturekit.losses import colour_distribution_loss
+    with pytest.raises(ValueError, match="colour_weight"):
+        StyleConfig(colour_weight=-1.0)
+    assert StyleConfig().colour_weight is None and lk.prior.resolve("default", "style").colour == 30000.0
+    plain = lk.style_transfer(tubingen, starry, backbone=lite0, size=48, steps=2, prior="plain", progress=False)
+    assert "colour" not in plain.history
+    runs = {w: lk.style_transfer(tubingen, starry, backbone=lite0, size=48, steps=10, colour_weight=w, progress=False)
+            for w in (0.0, 30000.0, 300000.0)}
+    assert "colour" in runs[30000.0].history and "colour" not in runs[0.0].history
+    far = {w: float(colour_distribution_loss(r.image, lk.resize(starry, 48))) for w, r in runs.items()}
+    assert far[300000.0] < 0.5 * far[30000.0] < 0.5 * far[0.0]

@@ -13,6 +13,11 @@ cosine from its start to a tenth over the time left:
   ft     every weight (convolutions at lr 2e-4, norms at 2e-3), the painting at the crop size as before
   ft512  every weight, the painting at 512 px, content weight 1.5x and chroma TV 3x (cleaner colour)
 
+Later rounds (`--round N`, the ROUND2..ROUND5 dicts below) continue chosen candidates: from the first
+round's checkpoints (--start DIR), from the committed ones ("from"), or on the CPU (--device cpu --job ...).
+A variant may scale the content, style and chroma-TV weights of its painting's recipe and the size of the
+painting for its Gram targets (style_size, up to the painting's own size).
+
 The loss weights are each painting's own (`train_shipped_styles.recipe`). Each job writes a checkpoint in
 the format of `training/checkpoints/` (its step count continues from the shipped one) every 250 steps and at
 the end; the files are then packed into at most four tar files of OUT with `jobs.json` (each job's options,
@@ -65,6 +70,68 @@ ROUND2 = {
     "udnie__gbc5": dict(train="norms", lr=3e-3, content_scale=5.0, start=None, batch_size=4),
     "minotaur__gb512c5": dict(train="norms", lr=3e-3, style_size=512, content_scale=5.0, start=None, batch_size=4),
 }
+# A third round (--round 3), each from a committed checkpoint ("from": training/checkpoints/<file>): the misses
+# left by the first two, The Great Wave's colour noise (chroma TV 30-100x, the painting at 640-768 px so its
+# edges come out coarser, less style), The Scream's on one photo, the Minotaur row's stroke band on one photo.
+_GW = dict(train="all", lr=1e-4, lr_norms=1e-3, style_size=512, content_scale=1.5, chroma_tv_scale=10.0,
+           **{"from": "great_wave_all.ckpt"})
+_SC = dict(train="all", lr=1e-4, lr_norms=1e-3, style_size=512, content_scale=1.5, chroma_tv_scale=3.0,
+           **{"from": "the_scream_all.ckpt"})
+_MI = dict(train="norms", lr=2e-3, style_size=512, content_scale=5.0, **{"from": "minotaur.ckpt"})
+_UD = dict(train="norms", lr=2e-3, content_scale=5.0, **{"from": "udnie.ckpt"})
+ROUND3 = {
+    "great_wave__r3c30": dict(_GW, chroma_tv_scale=30.0),
+    "great_wave__r3c100": dict(_GW, chroma_tv_scale=100.0),
+    "great_wave__r3s05": dict(_GW, style_scale=0.5),
+    "great_wave__r3cs3": dict(_GW, content_scale=3.0),
+    "great_wave__r3ss640": dict(_GW, style_size=640),
+    "great_wave__r3ss768": dict(_GW, style_size=768),
+    "great_wave__r3ss768c30": dict(_GW, style_size=768, chroma_tv_scale=30.0),
+    "great_wave__r3ss768s07": dict(_GW, style_size=768, style_scale=0.7, content_scale=2.0),
+    "the_scream__r3c10": dict(_SC, chroma_tv_scale=10.0),
+    "the_scream__r3cs2": dict(_SC, content_scale=2.0, chroma_tv_scale=6.0),
+    "the_scream__r3ss640": dict(_SC, style_size=640),
+    "minotaur__r3cs3": dict(_MI, content_scale=3.0),
+    "minotaur__r3cs2": dict(_MI, content_scale=2.0),
+    "minotaur__r3cs3ss384": dict(_MI, content_scale=3.0, style_size=384),
+    "udnie__r3cs3": dict(_UD, content_scale=3.0),
+    "udnie__r3ss384": dict(_UD, style_size=384),
+}
+# A fourth round (--round 4 --start DIR with round 3's checkpoints): round 3 showed that the chroma TV weights
+# used so far were too small to act (a TV term of 0.02 in a loss of 200), and that The Great Wave's colour noise
+# falls as its painting grows (512 -> 768 px); so chroma TV 1 000-10 000x, and the painting at its full 928 px.
+_GW4 = dict(_GW, style_size=768, start="r3ss768")
+ROUND4 = {
+    "great_wave__r4c1000": dict(_GW4, chroma_tv_scale=1000.0),
+    "great_wave__r4c3000": dict(_GW4, chroma_tv_scale=3000.0),
+    "great_wave__r4c10000": dict(_GW4, chroma_tv_scale=10000.0),
+    "great_wave__r4ss928": dict(_GW4, style_size=928),
+    "great_wave__r4ss928c3000": dict(_GW4, style_size=928, chroma_tv_scale=3000.0),
+    "great_wave__r4ss928s07c3000": dict(_GW4, style_size=928, style_scale=0.7, content_scale=2.0, chroma_tv_scale=3000.0),
+    "the_scream__r4c1000": dict(_SC, chroma_tv_scale=1000.0),
+    "the_scream__r4c3000": dict(_SC, chroma_tv_scale=3000.0),
+    "the_scream__r4cs2c1000": dict(_SC, content_scale=2.0, chroma_tv_scale=1000.0),
+    "minotaur__r4c1000": dict(_MI, content_scale=3.0, style_size=384, chroma_tv_scale=1000.0, start="r3cs3ss384"),
+    "udnie__r4c1000": dict(_UD, content_scale=3.0, chroma_tv_scale=1000.0, start="r3cs3"),
+    "starry_night__r4c1000": dict(train="all", lr=1e-4, lr_norms=1e-3, chroma_tv_scale=1000.0,
+                                  **{"from": "starry_night_all.ckpt"}),
+}
+for _v in ROUND4.values():
+    if "start" in _v:
+        _v.pop("from", None)
+# on the CPU after round 4: The Scream's r4c1000 with 1.25x the style (its stroke band on one photo, 0.79, sat
+# just under the issue's 0.8)
+ROUND5 = {"the_scream__r5s125": dict(_SC, chroma_tv_scale=1000.0, style_scale=1.25, start="r4c1000"),
+          "the_scream__r5s150": dict(_SC, chroma_tv_scale=1000.0, style_scale=1.5, start="r5s125"),
+          # the (γ, β) rows of five_styles for the two paintings whose single nets round 4 cleaned
+          "great_wave__r5gb": dict(train="norms", lr=2e-3, style_size=768, chroma_tv_scale=10000.0,
+                                   **{"from": "great_wave.ckpt"}),
+          "the_scream__r5gb": dict(train="norms", lr=2e-3, style_size=512, chroma_tv_scale=1000.0,
+                                   **{"from": "the_scream.ckpt"})}
+for _v in ROUND5.values():
+    if "start" in _v:
+        _v.pop("from", None)
+ROUNDS = {2: ROUND2, 3: ROUND3, 4: ROUND4, 5: ROUND5}
 BATCH = 8
 TWIN_VARIANTS = ["gb512", "ft", "ft512"]
 
@@ -72,8 +139,8 @@ TWIN_VARIANTS = ["gb512", "ft", "ft512"]
 def jobs(round_: int = 1) -> dict[str, dict]:
     """{job name: options}: every painting × every variant, and the batch-norm twin × TWIN_VARIANTS
     (round 1), or ROUND2."""
-    if round_ == 2:
-        return {n: dict(style=n.split("__")[0], norm="instance", variant=n.split("__")[1]) for n in ROUND2}
+    if round_ in ROUNDS:
+        return {n: dict(style=n.split("__")[0], norm="instance", variant=n.split("__")[1]) for n in ROUNDS[round_]}
     out = {f"{s}__{v}": dict(style=s, norm="instance", variant=v) for s in shipped.STYLES for v in VARIANTS}
     out.update({f"{shipped.TWIN}_batch__{v}": dict(style=shipped.TWIN, norm="batch", variant=v)
                 for v in TWIN_VARIANTS})
@@ -81,8 +148,9 @@ def jobs(round_: int = 1) -> dict[str, dict]:
 
 
 def variant(job: dict) -> dict:
-    """The options of a job's variant: its ROUND2 entry, or the round-1 VARIANTS one."""
-    return ROUND2.get(f"{job['style']}__{job['variant']}") or VARIANTS[job["variant"]]
+    """The options of a job's variant: its entry in a later round, or the round-1 VARIANTS one."""
+    name = f"{job['style']}__{job['variant']}"
+    return next((r[name] for r in ROUNDS.values() if name in r), None) or VARIANTS[job["variant"]]
 
 
 def options(job: dict) -> dict:
@@ -92,6 +160,7 @@ def options(job: dict) -> dict:
     return dict(r, batch_size=v.get("batch_size", BATCH), train=v["train"], lr=v["lr"], lr_norms=v.get("lr_norms", v["lr"]),
                 style_size=v.get("style_size", r["size"]),
                 content_weight=r["content_weight"] * v.get("content_scale", 1.0),
+                style_weight=r["style_weight"] * v.get("style_scale", 1.0),
                 chroma_tv_weight=r["tv_weight"] * v.get("chroma_tv_scale", 1.0))
 
 
@@ -137,13 +206,16 @@ def run_job(name: str, job: dict, deadline: float, out: Path, photos_dir: Path, 
     bb = lk.load_backbone("efficientnet_lite0", device=device)
     net, history = shipped.trained(job["style"], job["norm"])
     first = variant(job).get("start", job["variant"] if until_step else None)
-    if first and start_dir:
-        ckpt = torch.load(start_dir / f"{name.split('__')[0]}__{first}.ckpt", map_location="cpu", weights_only=True)
+    committed = variant(job).get("from")
+    path = (start_dir / f"{name.split('__')[0]}__{first}.ckpt" if first and start_dir else
+            shipped.CHECKPOINTS / committed if committed else None)
+    if path:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
         net.load_state_dict(ckpt["state_dict"])
         history = ckpt["history"]
     net = net.to(device).train()
     opt = optimizer(net, o)
-    painting = lk.data.load(job["style"], max_size=512).to(device)
+    painting = lk.data.load(job["style"], max_size=max(512, o["style_size"])).to(device)
     targets = style_terms(bb, [painting], list(bb.defaults.style_layers), o["style_size"])
     loss = training_loss(bb, targets, list(bb.defaults.content_layers),
                          (o["content_weight"], o["style_weight"], o["tv_weight"], o["chroma_tv_weight"]),
@@ -193,7 +265,8 @@ def main() -> None:
     p.add_argument("--photos", type=Path, default=shipped.CORPUS)
     p.add_argument("--device", default="cuda")
     p.add_argument("--only", nargs="*", default=None)
-    p.add_argument("--round", type=int, default=1, choices=(1, 2), help="2: the ROUND2 jobs, from --start")
+    p.add_argument("--round", type=int, default=1, choices=(1, 2, 3, 4, 5),
+                   help="2, 4: the ROUND2/4 jobs, from --start; 3: the ROUND3 jobs, from committed checkpoints")
     p.add_argument("--start", type=Path, default=None, help="the first round's checkpoints (for --round 2)")
     p.add_argument("--job", default=None, help="run this one job here (from its --start checkpoint with --until-step)")
     p.add_argument("--until-step", type=int, default=None, help="stop a --job at this step")

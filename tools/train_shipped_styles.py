@@ -144,7 +144,7 @@ def adopt(folder: Path, job: str, dest: str) -> None:
     while name in records:
         r = records[name]
         chain.insert(0, dict(r["options"], where=r.get("where", "gpu"), steps=r["gpu_steps"], job=name))
-        prev = grid.ROUND2.get(name, {}).get("start")
+        prev = grid.variant(dict(style=name.split("__")[0], variant=name.split("__")[1])).get("start")
         name = f"{name.split('__')[0]}__{prev}" if prev else None
     ckpt = torch.load(folder / f"{job}.ckpt", map_location="cpu", weights_only=True)
     style = job.split("__")[0].replace("_batch", "")
