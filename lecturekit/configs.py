@@ -35,8 +35,9 @@ class StyleConfig:
     precision: "float32", "bfloat16" or "auto" (the faster here, measured once: `precision.choose`).
     channels_last: NHWC convolutions (faster with oneDNN), or "auto". prior: see `prior.resolve`.
     colour_weight: weight of the painting's palette, `losses.colour_distribution_loss` on 6 × 6 patches
-    (every 2nd pixel) against the painting at the stage's size; None: the prior's `colour` (30 000 in the
-    default prior, 0 in "plain"); 0: off; blended styles weigh by their blend.
+    (every 2nd pixel) against the painting as the Gram targets see it (style_scale × the stage's size,
+    colour-matched for original_colors); None: the prior's `colour` (30 000 in the default prior, 0 in
+    "plain"); 0: off; blended styles: the mixture of their colours in the blend's proportions.
     """
 
     content_weight: float = 1.0

@@ -141,8 +141,23 @@ class ColourTargets:
             self.sorted = self.projections(target).sort(dim=1).values          # (K, M)
         self._resampled: dict[int, torch.Tensor] = {}
 
+    @classmethod
+    def mixture(cls, targets: list[torch.Tensor], weights: list[float], blur: int = 5, directions: int = 8,
+                stride: int = 1) -> "ColourTargets":
+        """The patch colours of several images mixed in the proportions `weights` (a blend of paintings, as
+        the blended Gram target Σ b_i G_i is a mixture): each image's sorted projections are resampled to a
+        share of the points proportional to its weight, pooled and sorted again. Images of weight 0 are left out."""
+        parts = [(cls(t, blur, directions, stride), w) for t, w in zip(targets, weights) if w > 0]
+        if len(parts) == 1:
+            return parts[0][0]
+        n, total = max(c.sorted.shape[1] for c, _ in parts), sum(w for _, w in parts)
+        mixed = parts[0][0]
+        mixed.sorted = torch.cat([c.quantiles(max(1, round(n * w / total))) for c, w in parts], 1).sort(dim=1).values
+        mixed._resampled = {}
+        return mixed
+
     def projections(self, x: torch.Tensor) -> torch.Tensor:
-        """(K, H·W): the patch colours of (1, 3, H, W) projected on the directions."""
+        """(K, P): the colours of the P patches of (1, 3, H, W) (H·W at stride 1) projected on the directions."""
         b, s = self.blur, self.stride
         x = F.avg_pool2d(x, b, stride=s, padding=b // 2, count_include_pad=False) if b > 1 or s > 1 else x
         return (x[0].reshape(3, -1).t() @ self.directions).t()

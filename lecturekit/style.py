@@ -94,7 +94,7 @@ def _stage(backbone: Backbone, cfg: StyleConfig, prior: ImagePrior, content: tor
     else:
         x0 = resize(previous, tuple(c.shape[-2:]))
         x0 = _luminance_image(x0) if cfg.original_colors == "luminance" else x0
-    colours = [ColourTargets(s, blur=6, stride=2) for s in styles] if prior.colour else None
+    colours = ColourTargets.mixture(styles, cfg.style_blend, blur=6, stride=2) if prior.colour else None
     return style_loss_fn(features, content_terms, style_terms, prior, cfg, colours), x0.contiguous()
 
 
@@ -112,18 +112,21 @@ def _features_fn(backbone: Backbone, cfg: StyleConfig, prior: ImagePrior):
 
 
 def style_loss_fn(features, content_terms: ContentTargets, style_terms: GramTargets, prior: ImagePrior,
-                  cfg: StyleConfig, colours: list[ColourTargets] | None = None):
+                  cfg: StyleConfig, colours: ColourTargets | None = None):
     """Loss image -> {"content", "style", "tv", "tv_chroma", "colour", "dream", "style:<layer>", "content:<layer>"}.
 
-    colours: the paintings' patch colours (one `ColourTargets` each, weighted like the blend)."""
+    colours: the paintings' patch colours, mixed like the blend (`ColourTargets.mixture`); required when
+    the prior has a colour weight."""
+    if prior.colour and colours is None:
+        raise ValueError("the prior has a colour weight: pass the paintings' ColourTargets as `colours`")
     layers = list(dict.fromkeys([*content_terms.layers, *style_terms.layers, *cfg.dream_layers]))
 
     def loss_fn(x: torch.Tensor) -> dict:
         feats = features(x, layers)
         terms = {**content_terms.terms(feats, cfg.content_weight), **style_terms.terms(feats, cfg.style_weight)}
         out = {"content": summed(terms, "content"), "style": summed(terms, "style"), **prior.penalty(x)}
-        if colours:
-            out["colour"] = prior.colour * sum(b * c.loss(x) for b, c in zip(cfg.style_blend, colours))
+        if colours is not None and prior.colour:
+            out["colour"] = prior.colour * colours.loss(x)
         if cfg.dream_weight:
             out["dream"] = -cfg.dream_weight * sum(l2_activation(feats[k]) for k in cfg.dream_layers)
         return {**out, **terms}

@@ -151,4 +151,16 @@ def test_strided_patch_colours_weigh_every_pixel_alike():
     p[0].sum().backward()
     interior = x.grad[0, 0, 6:-6, 6:-6]
     assert torch.allclose(interior, interior[0, 0].expand_as(interior))
-    assert float(colours.loss(target)) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_a_blend_of_paintings_has_the_mixture_of_their_colours():
+    """Half black, half white paintings blended 50/50: a picture half black and half white matches the
+    blend's colours, a grey one does not (an average of the two distances would prefer grey)."""
+    from lecturekit.losses import ColourTargets
+    black, white = torch.zeros(1, 3, 16, 16), torch.ones(1, 3, 16, 16)
+    mixed = ColourTargets.mixture([black, white], [0.5, 0.5], blur=1)
+    halves = torch.cat([torch.zeros(1, 3, 16, 8), torch.ones(1, 3, 16, 8)], -1)
+    assert float(mixed.loss(halves)) < 1e-6
+    assert float(mixed.loss(torch.full((1, 3, 16, 16), 0.5))) > 0.1
+    only_white = ColourTargets.mixture([black, white], [0.0, 1.0], blur=1)
+    assert torch.equal(only_white.sorted, ColourTargets(white, blur=1).sorted)

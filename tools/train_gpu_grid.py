@@ -116,9 +116,6 @@ ROUND4 = {
     "starry_night__r4c1000": dict(train="all", lr=1e-4, lr_norms=1e-3, chroma_tv_scale=1000.0,
                                   **{"from": "starry_night_all.ckpt"}),
 }
-for _v in ROUND4.values():
-    if "start" in _v:
-        _v.pop("from", None)
 # on the CPU after round 4: The Scream's r4c1000 with 1.25x the style (its stroke band on one photo, 0.79, sat
 # just under the issue's 0.8)
 ROUND5 = {"the_scream__r5s125": dict(_SC, chroma_tv_scale=1000.0, style_scale=1.25, start="r4c1000"),
@@ -128,9 +125,6 @@ ROUND5 = {"the_scream__r5s125": dict(_SC, chroma_tv_scale=1000.0, style_scale=1.
                                    **{"from": "great_wave.ckpt"}),
           "the_scream__r5gb": dict(train="norms", lr=2e-3, style_size=512, chroma_tv_scale=1000.0,
                                    **{"from": "the_scream.ckpt"})}
-for _v in ROUND5.values():
-    if "start" in _v:
-        _v.pop("from", None)
 ROUNDS = {2: ROUND2, 3: ROUND3, 4: ROUND4, 5: ROUND5}
 BATCH = 8
 TWIN_VARIANTS = ["gb512", "ft", "ft512"]
@@ -138,7 +132,7 @@ TWIN_VARIANTS = ["gb512", "ft", "ft512"]
 
 def jobs(round_: int = 1) -> dict[str, dict]:
     """{job name: options}: every painting × every variant, and the batch-norm twin × TWIN_VARIANTS
-    (round 1), or ROUND2."""
+    (round 1), or the jobs of a later round (ROUNDS)."""
     if round_ in ROUNDS:
         return {n: dict(style=n.split("__")[0], norm="instance", variant=n.split("__")[1]) for n in ROUNDS[round_]}
     out = {f"{s}__{v}": dict(style=s, norm="instance", variant=v) for s in shipped.STYLES for v in VARIANTS}
@@ -190,6 +184,21 @@ def cosine_hook(opt: torch.optim.Optimizer, deadline: float, warmup: int = 50):
     return hook
 
 
+def start_checkpoint(name: str, job: dict, start_dir: Path | None, until_step: int | None) -> Path | None:
+    """Where a job starts: its own checkpoint in start_dir (a --job continued with --until-step), else
+    its variant's "start" (an earlier job's checkpoint in start_dir, which must be given), else its
+    "from" (a committed checkpoint), else None (the (γ, β) checkpoint of training/checkpoints/)."""
+    v, prefix = variant(job), name.split("__")[0]
+    own = start_dir / f"{name}.ckpt" if start_dir and until_step else None
+    if own and own.exists():
+        return own
+    if v.get("start"):
+        if not start_dir:
+            raise SystemExit(f"{name} continues {prefix}__{v['start']}: give its folder with --start")
+        return start_dir / f"{prefix}__{v['start']}.ckpt"
+    return shipped.CHECKPOINTS / v["from"] if v.get("from") else None
+
+
 def run_job(name: str, job: dict, deadline: float, out: Path, photos_dir: Path, device: str,
             start_dir: Path | None = None, until_step: int | None = None) -> dict:
     """Train one job until the deadline; its checkpoint goes to out/<name>.ckpt."""
@@ -205,10 +214,7 @@ def run_job(name: str, job: dict, deadline: float, out: Path, photos_dir: Path, 
     torch.manual_seed(o["seed"])
     bb = lk.load_backbone("efficientnet_lite0", device=device)
     net, history = shipped.trained(job["style"], job["norm"])
-    first = variant(job).get("start", job["variant"] if until_step else None)
-    committed = variant(job).get("from")
-    path = (start_dir / f"{name.split('__')[0]}__{first}.ckpt" if first and start_dir else
-            shipped.CHECKPOINTS / committed if committed else None)
+    path = start_checkpoint(name, job, start_dir, until_step)
     if path:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
         net.load_state_dict(ckpt["state_dict"])
@@ -266,8 +272,9 @@ def main() -> None:
     p.add_argument("--device", default="cuda")
     p.add_argument("--only", nargs="*", default=None)
     p.add_argument("--round", type=int, default=1, choices=(1, 2, 3, 4, 5),
-                   help="2, 4: the ROUND2/4 jobs, from --start; 3: the ROUND3 jobs, from committed checkpoints")
-    p.add_argument("--start", type=Path, default=None, help="the first round's checkpoints (for --round 2)")
+                   help="2-5: the jobs of ROUNDS[N] (those with a \"start\" need --start)")
+    p.add_argument("--start", type=Path, default=None,
+                   help="an earlier round's checkpoints (for jobs with a \"start\", and --job ... --until-step)")
     p.add_argument("--job", default=None, help="run this one job here (from its --start checkpoint with --until-step)")
     p.add_argument("--until-step", type=int, default=None, help="stop a --job at this step")
     p.add_argument("--deadline", type=float, default=None, help=argparse.SUPPRESS)

@@ -146,6 +146,9 @@ def adopt(folder: Path, job: str, dest: str) -> None:
         chain.insert(0, dict(r["options"], where=r.get("where", "gpu"), steps=r["gpu_steps"], job=name))
         prev = grid.variant(dict(style=name.split("__")[0], variant=name.split("__")[1])).get("start")
         name = f"{name.split('__')[0]}__{prev}" if prev else None
+        if name and name not in records:
+            raise SystemExit(f"{folder}/jobs.json lacks {name}, which {chain[0]['job']} continued: "
+                             "put every round's jobs.json records (and checkpoints) in one folder")
     ckpt = torch.load(folder / f"{job}.ckpt", map_location="cpu", weights_only=True)
     style = job.split("__")[0].replace("_batch", "")
     first = len(ckpt["history"]["total"]) - sum(c["steps"] for c in chain)
