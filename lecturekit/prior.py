@@ -41,9 +41,9 @@ class ImagePrior:
     tv, chroma_tv: weights of luminance and chroma total variation (`losses.total_variation`, β = 2).
     stages: coarse-to-fine sizes as fractions of the final size, e.g. (0.5, 1.0).
     coarse_steps: the fraction of the step budget spent before the last stage.
-    colour: weight of the painting's palette in style transfer (`losses.colour_distribution_loss` on the
-        colours of small patches against the painting's; the one prior term that needs a target image,
-        so `style_transfer` adds it, not `penalty`).
+    colour: weight of the target's palette in style transfer and texture synthesis
+        (`losses.colour_distribution_loss` on the colours of small patches against the painting's or the
+        sample's; the one prior term that needs a target image, so those lessons add it, not `penalty`).
     """
 
     view_scale: float = 1.0
@@ -99,7 +99,7 @@ PLAIN = ImagePrior()
 # Chosen by measurement (bench/prior_bench.py and bench/results.md) on the lecture images.
 DEFAULTS = {
     "style": ImagePrior(view_scale=2.0, tv=3.0, chroma_tv=1000.0, stages=(0.5, 1.0), coarse_steps=0.9, colour=30000.0),
-    "texture": ImagePrior(view_scale=2.0, tv=1.0, chroma_tv=300.0, stages=(0.5, 1.0), coarse_steps=0.5),
+    "texture": ImagePrior(view_scale=2.0, tv=1.0, chroma_tv=300.0, stages=(0.5, 1.0), coarse_steps=0.5, colour=3000.0),
     "inversion": ImagePrior(view_scale=1.0, jitter=0, tv=0.0, chroma_tv=16.0),
     "dream": ImagePrior(view_scale=2.0, jitter=0),
 }

@@ -111,7 +111,7 @@ def texture_loss(features, targets: GramTargets, prior: ImagePrior = PLAIN, samp
 def synthesize_texture(sample, backbone: Backbone | str | None = None, layers=None, *,
                        layer_weights=None, size: int | tuple[int, int] | None = None, steps: int = 150,
                        optimizer: str = "lbfgs", seed: int | None = None, match_histogram: bool = False,
-                       tv_weight: float | None = None, colour_weight: float = 3000.0, lr: float | None = None,
+                       tv_weight: float | None = None, colour_weight: float | None = None, lr: float | None = None,
                        prior="default", controls: RunControls | None = None, **run) -> Result:
     """Gatys's neural texture: an image whose Gram matrices match `sample`'s (1, 3, h, w) in [0, 1].
 
@@ -125,7 +125,8 @@ def synthesize_texture(sample, backbone: Backbone | str | None = None, layers=No
         tv_weight: the prior's luminance TV weight (None: the prior's own).
         colour_weight: weight of the colour-distribution term (`losses.colour_distribution_loss`: the colours
             of 5×5 patches against the sample's, Risser et al. 2017), which keeps the sample's palette where
-            the Gram matrices alone let colour casts in; 0 turns it off (Gatys's loss alone).
+            the Gram matrices alone let colour casts in; None: the prior's `colour` (3000 in the default
+            prior, 0 in "plain"); 0 turns it off (Gatys's loss alone).
         prior: "default" (2x view, luminance and chroma TV, coarse-to-fine), "plain", a dict of
             overrides or an ImagePrior (see `lecturekit.prior`).
         controls, **run: the run controls (progress=, callback=, should_stop=, snapshots=).
@@ -134,11 +135,12 @@ def synthesize_texture(sample, backbone: Backbone | str | None = None, layers=No
     sample = check_image_size(load_image(sample), "sample")  # bad parameters fail before any work
     size, steps = check_size(size, allow_pair=True), check_steps(steps)
     check_weight("tv_weight", tv_weight, allow_none=True)
-    check_weight("colour_weight", colour_weight)
+    check_weight("colour_weight", colour_weight, allow_none=True)
     check_positive("lr", lr, allow_none=True)
     check_choice("optimizer", optimizer, OPTIMIZERS)
     prior = resolve(prior, "texture")
     prior = prior if tv_weight is None else dataclasses.replace(prior, tv=tv_weight)
+    prior = prior if colour_weight is None else dataclasses.replace(prior, colour=colour_weight)
     backbone = load_backbone(backbone)
     weights = _texture_layers(backbone, layers, layer_weights)
     sample = sample.to(backbone.mean.device)
@@ -152,14 +154,14 @@ def synthesize_texture(sample, backbone: Backbone | str | None = None, layers=No
         shape = tuple(max(1, round(d * side / max(final))) for d in final)
         x0 = (initial_image(torch.empty(1, 3, *shape, device=sample.device), "noise", seed, noise_std=0.2)
               if previous is None else resize(previous, shape))
-        return texture_loss(features, targets, prior, sample, colour_weight), x0
+        return texture_loss(features, targets, prior, sample, prior.colour), x0
 
     result = optimize_stages(make_stage, sizes, prior.stage_steps(steps, len(sizes)), controls, desc="texture",
                              optimizer=optimizer, lr=lr)
     if match_histogram:
         result.image = _match_histogram(result.image, sample)
     result.config.update(layers=list(weights), layer_weights=list(weights.values()), size=list(final), seed=seed,
-                         colour_weight=colour_weight,
+                         colour_weight=prior.colour,
                          match_histogram=match_histogram, prior=dataclasses.asdict(prior), sizes=sizes)
     return result.cpu()
 

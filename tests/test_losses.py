@@ -164,3 +164,15 @@ def test_a_blend_of_paintings_has_the_mixture_of_their_colours():
     assert float(mixed.loss(torch.full((1, 3, 16, 16), 0.5))) > 0.1
     only_white = ColourTargets.mixture([black, white], [0.0, 1.0], blur=1)
     assert torch.equal(only_white.sorted, ColourTargets(white, blur=1).sorted)
+
+
+def test_texture_and_style_take_their_colour_weight_from_the_prior(lite0_random):
+    """One home for the palette weight: the prior (3000 for texture, 30 000 for style; 0 in "plain")."""
+    import lecturekit as lk
+    sample = torch.rand(1, 3, 32, 32)
+    runs = {p: lk.synthesize_texture(sample, lite0_random, size=32, steps=2, seed=0, prior=p, progress=False)
+            for p in ("default", "plain")}
+    assert runs["default"].config["colour_weight"] == 3000.0 and "colour" in runs["default"].history
+    assert runs["plain"].config["colour_weight"] == 0.0 and "colour" not in runs["plain"].history
+    assert lk.synthesize_texture(sample, lite0_random, size=32, steps=2, seed=0, prior="plain", colour_weight=5.0,
+                                 progress=False).config["prior"]["colour"] == 5.0
