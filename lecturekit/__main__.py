@@ -172,7 +172,7 @@ def _check_style_args(a, problems: _Problems) -> list[int]:
     """Every number of `style` checked before any work; returns the sizes of the stages."""
     from .checks import check_blend, check_multiscale, check_positive, check_size, check_steps, check_weight
     problems.check(check_steps, a.steps, "--steps")
-    for option in ("style_weight", "content_weight", "tv_weight", "dream_weight", "colour_weight"):
+    for option in ("style_weight", "content_weight", "tv_weight", "dream_weight", "colour_weight", "stroke_weight"):
         problems.check(check_weight, "--" + option.replace("_", "-"), getattr(a, option), allow_none=True)
     problems.check(check_positive, "--style-scale", a.style_scale)
     if a.style_blend is not None:

@@ -38,6 +38,10 @@ class StyleConfig:
     (every 2nd pixel) against the painting as the Gram targets see it (style_scale × the stage's size,
     colour-matched for original_colors); None: the prior's `colour` (30 000 in the default prior, 0 in
     "plain"); 0: off; blended styles: the mixture of their colours in the blend's proportions.
+    stroke_weight: weight of the painting's strokes, `losses.stroke_distribution_loss` (the histograms of a
+    Laplacian pyramid of the luminance) against the painting as the Gram targets see it; None: the prior's
+    `strokes` (1 000 in the default prior, 0 in "plain"); 0: off; blended styles: the mixture of their
+    strokes in the blend's proportions.
     """
 
     content_weight: float = 1.0
@@ -63,6 +67,7 @@ class StyleConfig:
     channels_last: bool | str = True
     prior: object = "default"
     colour_weight: float | None = None
+    stroke_weight: float | None = None
 
     def __post_init__(self):
         for name in ("content_layers", "style_layers", "style_layer_weights", "style_blend", "multiscale",
@@ -82,7 +87,8 @@ class StyleConfig:
             resolve(self.prior, "style")  # a prior's bad name or field fails here, before any work
         checks.check_steps(self.steps)
         checks.check_size(self.size)
-        for name in ("content_weight", "style_weight", "tv_weight", "dream_weight", "colour_weight"):
+        for name in ("content_weight", "style_weight", "tv_weight", "dream_weight", "colour_weight",
+                     "stroke_weight"):
             if getattr(self, name) is not None:
                 checks.check_weight(name, getattr(self, name))
         checks.check_positive("style_scale", self.style_scale)

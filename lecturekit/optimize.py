@@ -213,9 +213,10 @@ def optimize_stages(make_stage: Callable[[int, torch.Tensor | None], tuple[LossF
                     desc: str = "optimizing", **options) -> Result:
     """Coarse-to-fine optimization: one `optimize_image` per size, each starting from the last.
 
-    make_stage(size, previous image or None) -> (loss_fn, starting image at that size); a size is a
+    make_stage(size, previous image or None) -> (loss_fn, starting image at that size), or a third
+    item, a dict of options for that stage's `optimize_image` (e.g. its parameterization); a size is a
     longest side (int) or an (H, W) pair (DeepDream's octaves). `steps` gives each stage's budget;
-    `options` go to `optimize_image`. Returns the joined Result of the stages; stopped in a coarse
+    `options` go to every stage's `optimize_image`. Returns the joined Result of the stages; stopped in a coarse
     stage, its image is make_stage's start at the last size.
     """
     from .checks import check_snapshots
@@ -224,10 +225,11 @@ def optimize_stages(make_stage: Callable[[int, torch.Tensor | None], tuple[LossF
     for size, n in zip(sizes, steps):
         if n == 0:  # fewer steps than stages: the coarse ones go first
             continue
-        loss_fn, x0 = make_stage(size, None if result is None else result.image)
+        loss_fn, x0, *extra = make_stage(size, None if result is None else result.image)
         done = 0 if result is None else result.steps
         label = f"{desc} {_px(size)}" if len(sizes) > 1 else desc
-        r = optimize_image(loss_fn, x0, steps=n, controls=controls.shifted(done, n), desc=label, **options)
+        r = optimize_image(loss_fn, x0, steps=n, controls=controls.shifted(done, n), desc=label,
+                           **{**options, **(extra[0] if extra else {})})
         result = r if result is None else result.join(r)
         if r.stopped:
             break
@@ -285,7 +287,8 @@ def optimize_image(loss_fn: LossFn, init: torch.Tensor, *, optimizer: str = "lbf
         schedule: None (constant lr) or "cosine" (lr decays to 0 over `steps`, which removes the last
             bit of noise that a constant-step method leaves).
         parameterization: what the optimizer changes (`lecturekit.param`): "pixels" (the default) or
-            "fourier" (a decorrelated, 1/f-scaled spectrum), or a callable init -> parameterization.
+            "fourier" (a decorrelated, 1/f-scaled spectrum), "luminance" (Y only, the chroma of `init`
+            kept), or a callable init -> parameterization.
         controls, **run: a RunControls, or its fields as keywords (progress=False, callback=...,
             should_stop=..., snapshots=(0, 50)).
 

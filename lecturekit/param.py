@@ -1,7 +1,7 @@
 """Parameterizations: the image as a function of the numbers the optimizer changes.
 
 `optimize_image(..., parameterization=...)` optimizes `param.params` and evaluates the loss on
-`param.image()`; the loop knows nothing else about them. Two come with the package:
+`param.image()`; the loop knows nothing else about them. Three come with the package:
 
 - `Pixels` (the default): the parameters are the pixels themselves, kept in range by clamping after
   every step. Every lesson uses it.
@@ -11,10 +11,13 @@
   common colour directions as much as fine detail, which is the preconditioning of feature
   visualization (Olah, Mordvintsev & Schubert, "Feature Visualization", Distill 2017; lucid/lucent).
   The sigmoid keeps every pixel in (0, 1), so there is nothing to clamp.
+- `Luminance`: only the luminance Y changes; the two chroma channels stay those of `init`. Style
+  transfer's last, full-size stage uses it (`prior.final_luminance`): the strokes' light and dark are
+  refined at full size while the colours, formed in the coarse stages, cannot turn into colour speckle.
 
 A parameterization is any callable `init (1, 3, H, W) in [0, 1] -> object` with `.params` (the tensors to
 optimize, requiring grad), `.image()` (the current image, differentiable) and `.project(clamp)` (called
-without grad after every step). Both here start exactly at `init` (Fourier up to its sigmoid's open range).
+without grad after every step). All start exactly at `init` (Fourier up to its sigmoid's open range).
 """
 from __future__ import annotations
 
@@ -74,11 +77,34 @@ class Fourier:
         """Nothing to do: the sigmoid keeps the image in (0, 1)."""
 
 
-PARAMETERIZATIONS = {"pixels": Pixels, "fourier": Fourier}
+class Luminance:
+    """The luminance Y of (1, 3, H, W) is the parameter; the chroma (B − Y, R − Y) stays that of `init`.
+
+    image() is the RGB image of (Y, fixed chroma), clamped to [0, 1]; Y is kept in [0, 1] after every step.
+    A grey init stays grey (its chroma is 0).
+    """
+
+    def __init__(self, init: torch.Tensor):
+        from .color import rgb_to_ycc
+        ycc = rgb_to_ycc(init.detach().float())
+        self.luminance = ycc[:, :1].clone(memory_format=torch.contiguous_format).requires_grad_(True)
+        self.chroma = ycc[:, 1:].clone()
+        self.params = [self.luminance]
+
+    def image(self) -> torch.Tensor:
+        from .color import ycc_to_rgb
+        return ycc_to_rgb(torch.cat([self.luminance, self.chroma], 1)).clamp(0, 1)
+
+    @torch.no_grad()
+    def project(self, clamp: tuple[float, float] | None) -> None:
+        self.luminance.clamp_(0, 1)
+
+
+PARAMETERIZATIONS = {"pixels": Pixels, "fourier": Fourier, "luminance": Luminance}
 
 
 def make(parameterization, init: torch.Tensor):
-    """The parameterization named "pixels" or "fourier", or a callable init -> parameterization."""
+    """The parameterization named "pixels", "fourier" or "luminance", or a callable init -> parameterization."""
     if callable(parameterization):
         return parameterization(init)
     if parameterization not in PARAMETERIZATIONS:

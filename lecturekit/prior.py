@@ -13,7 +13,13 @@ they are the cheapest way to move a Gram matrix or an activation. The prior has 
      and the last steps refine at full size;
   4. for style transfer, the painting's **palette**: the colours of small patches must be distributed like
      the painting's (`losses.colour_distribution_loss`), so that the Gram targets cannot be met with flat
-     patches of a colour the painting does not have (a white sky under The Scream).
+     patches of a colour the painting does not have (a white sky under The Scream);
+  5. for style transfer, the painting's **strokes**: the histograms of the bands of a Laplacian pyramid of
+     the luminance must be the painting's (`losses.stroke_distribution_loss`, Heeger & Bergen 1995), so
+     that the strokes are as light and as dark as the painting's, not a soft wash;
+  6. a **final stage** of its own: the full-size stage changes the luminance only (the colours were formed
+     in the coarse stages, so they cannot turn into speckle there) and sees the picture through a 1x view,
+     which is 4x cheaper than the 2x one: many more full-size steps for the same time.
 
 Every lesson takes `prior=` ("default", "plain" or None, a dict of overrides, or an ImagePrior); the
 plain variant (no view, no TV, one stage) is one argument away, for the "what the prior does" figures.
@@ -44,6 +50,11 @@ class ImagePrior:
     colour: weight of the target's palette in style transfer and texture synthesis
         (`losses.colour_distribution_loss` on the colours of small patches against the painting's or the
         sample's; the one prior term that needs a target image, so those lessons add it, not `penalty`).
+    strokes: weight of the painting's stroke statistics in style transfer (`losses.StrokeTargets`: the
+        histograms of the luminance's band-pass images against the painting's at the stage's size).
+    final_view_scale, final_luminance: the last (full-size) stage's view scale (None: `view_scale`) and
+        whether it changes the luminance only (`param.Luminance`). They apply only to a last stage that
+        starts from a coarser one; a single stage is an ordinary one.
     """
 
     view_scale: float = 1.0
@@ -53,6 +64,9 @@ class ImagePrior:
     stages: tuple[float, ...] = (1.0,)
     coarse_steps: float = 0.0
     colour: float = 0.0
+    strokes: float = 0.0
+    final_view_scale: float | None = None
+    final_luminance: bool = False
 
     def __post_init__(self):
         from .checks import ParameterError, check_range, check_weight
@@ -61,6 +75,11 @@ class ImagePrior:
         check_weight("prior tv", self.tv)
         check_weight("prior chroma_tv", self.chroma_tv)
         check_weight("prior colour", self.colour)
+        check_weight("prior strokes", self.strokes)
+        if self.final_view_scale is not None:
+            check_range("prior final_view_scale", self.final_view_scale, minimum=0.25, maximum=4.0)
+        if not isinstance(self.final_luminance, bool):
+            raise ParameterError(f"prior final_luminance must be True or False, not {self.final_luminance!r}")
         check_range("prior coarse_steps", self.coarse_steps, minimum=0.0, maximum=1.0)
         stages = tuple(self.stages) if isinstance(self.stages, (list, tuple)) else None
         if not stages or not all(isinstance(f, (int, float)) and 0 < f <= 1 for f in stages):
@@ -74,6 +93,17 @@ class ImagePrior:
         if self.view_scale != 1.0:
             x = F.interpolate(x, scale_factor=self.view_scale, mode="bilinear", align_corners=False)
         return x
+
+    def final(self) -> "ImagePrior":
+        """The prior of the last, full-size stage after coarser ones: its own view scale."""
+        if self.final_view_scale is None or self.final_view_scale == self.view_scale:
+            return self
+        return dataclasses.replace(self, view_scale=self.final_view_scale)
+
+    def largest_view(self, sizes: list[int]) -> int:
+        """The longest side the loss network sees in any of the stages of `sizes`."""
+        last = self.final().view_scale if len(sizes) > 1 else self.view_scale
+        return round(max([s * self.view_scale for s in sizes[:-1]] + [sizes[-1] * last]))
 
     def penalty(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """{"tv": ..., "tv_chroma": ...} of (N, 3, H, W) in [0, 1]; only the terms with a weight."""
@@ -98,7 +128,8 @@ PLAIN = ImagePrior()
 
 # Chosen by measurement (bench/prior_bench.py and bench/results.md) on the lecture images.
 DEFAULTS = {
-    "style": ImagePrior(view_scale=2.0, tv=3.0, chroma_tv=1000.0, stages=(0.5, 1.0), coarse_steps=0.9, colour=30000.0),
+    "style": ImagePrior(view_scale=2.0, tv=3.0, chroma_tv=3000.0, stages=(0.4, 1.0), coarse_steps=0.75, colour=30000.0,
+                        strokes=1000.0, final_view_scale=1.0, final_luminance=True),
     "texture": ImagePrior(view_scale=2.0, tv=1.0, chroma_tv=300.0, stages=(0.5, 1.0), coarse_steps=0.5, colour=3000.0),
     "inversion": ImagePrior(view_scale=1.0, jitter=0, tv=0.0, chroma_tv=16.0),
     "dream": ImagePrior(view_scale=2.0, jitter=0),

@@ -19,7 +19,7 @@ import torch
 from . import checks
 from .color import luminance_transfer, match_color, match_luminance_stats, rgb_to_ycc
 from .images import load_image, resize
-from .losses import ColourTargets, ContentTargets, GramTargets, l2_activation, summed
+from .losses import ColourTargets, ContentTargets, GramTargets, StrokeTargets, l2_activation, summed
 from .models import Backbone, load_backbone
 from .configs import ORIGINAL_COLORS, POOLINGS, PRECISIONS, StyleConfig  # noqa: F401  (re-exported)
 from .optimize import Result, RunControls, initial_image, optimize_stages
@@ -56,14 +56,17 @@ def style_transfer(content, style, *, backbone: Backbone | str | None = None,
         prior = dataclasses.replace(prior, tv=cfg.tv_weight)
     if cfg.colour_weight is not None:
         prior = dataclasses.replace(prior, colour=cfg.colour_weight)
+    if cfg.stroke_weight is not None:
+        prior = dataclasses.replace(prior, strokes=cfg.stroke_weight)
     sizes, steps = cfg.plan(prior, max(content.shape[-2:]))
     checks.check_resized_side(content.shape, sizes[0], "content")
-    precision, nhwc = choose(backbone, list(cfg.style_layers), round(sizes[-1] * prior.view_scale),
+    precision, nhwc = choose(backbone, list(cfg.style_layers), prior.largest_view(sizes),
                              cfg.precision, cfg.channels_last)
     cfg = dataclasses.replace(cfg, precision=precision, channels_last=nhwc)
     start = time.perf_counter()
     with _channels_last(backbone) if cfg.channels_last else contextlib.nullcontext():
-        result = optimize_stages(lambda size, previous: _stage(backbone, cfg, prior, content, styles, size, previous),
+        result = optimize_stages(lambda size, previous: _stage(backbone, cfg, prior, content, styles, size, previous,
+                                                               final=len(sizes) > 1 and size == sizes[-1]),
                                  sizes, steps, controls,
                                  desc="style transfer", optimizer=cfg.optimizer,
                                  lr=STYLE_LR.get(cfg.optimizer) if cfg.lr is None else cfg.lr)
@@ -78,8 +81,13 @@ def style_transfer(content, style, *, backbone: Backbone | str | None = None,
 
 
 def _stage(backbone: Backbone, cfg: StyleConfig, prior: ImagePrior, content: torch.Tensor,
-           styles: list[torch.Tensor], size: int, previous: torch.Tensor | None):
-    """Loss function and starting image of one coarse-to-fine stage at `size` (longest side)."""
+           styles: list[torch.Tensor], size: int, previous: torch.Tensor | None, final: bool = False):
+    """Loss function, starting image and options of one coarse-to-fine stage at `size` (longest side).
+
+    final: the last stage after coarser ones (`previous` given): it takes the prior's final view scale
+    and, with `prior.final_luminance`, changes the luminance only."""
+    final = final and previous is not None
+    prior = prior.final() if final else prior
     c = resize(content, size)
     styles = _prepare_styles(styles, c, cfg.style_scale, cfg.original_colors)
     if cfg.original_colors == "luminance":
@@ -95,7 +103,10 @@ def _stage(backbone: Backbone, cfg: StyleConfig, prior: ImagePrior, content: tor
         x0 = resize(previous, tuple(c.shape[-2:]))
         x0 = _luminance_image(x0) if cfg.original_colors == "luminance" else x0
     colours = ColourTargets.mixture(styles, cfg.style_blend, blur=6, stride=2) if prior.colour else None
-    return style_loss_fn(features, content_terms, style_terms, prior, cfg, colours), x0.contiguous()
+    strokes = StrokeTargets.mixture(styles, cfg.style_blend) if prior.strokes else None
+    options = {"parameterization": "luminance"} if final and prior.final_luminance else {}
+    return style_loss_fn(features, content_terms, style_terms, prior, cfg, colours, strokes), x0.contiguous(), options
+
 
 
 def _features_fn(backbone: Backbone, cfg: StyleConfig, prior: ImagePrior):
@@ -112,13 +123,17 @@ def _features_fn(backbone: Backbone, cfg: StyleConfig, prior: ImagePrior):
 
 
 def style_loss_fn(features, content_terms: ContentTargets, style_terms: GramTargets, prior: ImagePrior,
-                  cfg: StyleConfig, colours: ColourTargets | None = None):
-    """Loss image -> {"content", "style", "tv", "tv_chroma", "colour", "dream", "style:<layer>", "content:<layer>"}.
+                  cfg: StyleConfig, colours: ColourTargets | None = None, strokes: StrokeTargets | None = None):
+    """Loss image -> {"content", "style", "tv", "tv_chroma", "colour", "strokes", "dream", "style:<layer>",
+    "content:<layer>"}.
 
     colours: the paintings' patch colours, mixed like the blend (`ColourTargets.mixture`); required when
-    the prior has a colour weight."""
+    the prior has a colour weight. strokes: the painting's `StrokeTargets`; required when the prior has a
+    strokes weight."""
     if prior.colour and colours is None:
         raise ValueError("the prior has a colour weight: pass the paintings' ColourTargets as `colours`")
+    if prior.strokes and strokes is None:
+        raise ValueError("the prior has a strokes weight: pass the painting's StrokeTargets as `strokes`")
     layers = list(dict.fromkeys([*content_terms.layers, *style_terms.layers, *cfg.dream_layers]))
 
     def loss_fn(x: torch.Tensor) -> dict:
@@ -127,6 +142,8 @@ def style_loss_fn(features, content_terms: ContentTargets, style_terms: GramTarg
         out = {"content": summed(terms, "content"), "style": summed(terms, "style"), **prior.penalty(x)}
         if colours is not None and prior.colour:
             out["colour"] = prior.colour * colours.loss(x)
+        if strokes is not None and prior.strokes:
+            out["strokes"] = prior.strokes * strokes.loss(x)
         if cfg.dream_weight:
             out["dream"] = -cfg.dream_weight * sum(l2_activation(feats[k]) for k in cfg.dream_layers)
         return {**out, **terms}

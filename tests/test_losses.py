@@ -1,5 +1,6 @@
 import pytest
 import torch
+import torch.nn.functional as F
 
 from lecturekit.losses import (content_loss, feature_reconstruction_loss, gram_loss, gram_matrix, l2_activation,
                                total_variation, tv_terms)
@@ -176,3 +177,51 @@ def test_texture_and_style_take_their_colour_weight_from_the_prior(lite0_random)
     assert runs["plain"].config["colour_weight"] == 0.0 and "colour" not in runs["plain"].history
     assert lk.synthesize_texture(sample, lite0_random, size=32, steps=2, seed=0, prior="plain", colour_weight=5.0,
                                  progress=False).config["prior"]["colour"] == 5.0
+
+
+def test_stroke_bands_are_the_luminance_difference_of_gaussians():
+    from lecturekit.color import rgb_to_ycc
+    from lecturekit.losses import stroke_bands
+
+    def blur(y, sigma):  # a plain spatial Gaussian, reflect-padded
+        r = int(4 * sigma)
+        k = torch.exp(-torch.arange(-r, r + 1.0) ** 2 / (2 * sigma**2))
+        k = (k / k.sum()).view(1, 1, 1, -1)
+        y = F.pad(y, (r, r, r, r), mode="reflect")
+        return F.conv2d(F.conv2d(y, k), k.transpose(-1, -2))
+
+    torch.manual_seed(0)
+    x = F.avg_pool2d(torch.rand(1, 3, 130, 170), 3, stride=1, padding=1)
+    assert all(float(b.abs().max()) < 1e-5 for b in stroke_bands(torch.full((1, 3, 40, 50), 0.4)))  # flat: no strokes
+    y = rgb_to_ycc(x)[:, :1]
+    expected = F.avg_pool2d(blur(y, 1.0) - blur(y, 3.0), 2, ceil_mode=True).flatten()
+    band = stroke_bands(x, (1.0, 3.0))[0]
+    assert band.numel() == 65 * 85  # averaged over 2 × 2 blocks
+    assert torch.allclose(band, expected, atol=1e-4)
+    assert [b.numel() for b in stroke_bands(x)] == [65 * 85, 65 * 85, 33 * 43]
+
+
+def test_the_stroke_term_sees_contrast_not_position_and_its_gradient_flows():
+    from lecturekit.losses import StrokeTargets, stroke_distribution_loss
+    torch.manual_seed(0)
+    painting = F.interpolate(torch.rand(1, 3, 24, 32), size=(96, 128), mode="bilinear")
+    shuffled = torch.cat([painting[..., 64:], painting[..., :64]], -1)  # the same strokes, elsewhere
+    soft = 0.5 + 0.4 * (painting - 0.5)  # the same picture with 0.4x the contrast
+    targets = StrokeTargets(painting)
+    assert float(targets.loss(painting)) < 1e-10
+    assert float(targets.loss(shuffled)) < 0.05 * float(targets.loss(soft))
+    assert float(stroke_distribution_loss(soft, painting)) == pytest.approx(0.36, rel=0.1)  # (1 − 0.4)²
+    x = soft.clone().requires_grad_(True)
+    targets.loss(x).backward()
+    assert x.grad is not None and float(x.grad.abs().sum()) > 0
+
+
+def test_a_blend_of_paintings_has_the_mixture_of_their_strokes():
+    from lecturekit.losses import StrokeTargets
+    torch.manual_seed(0)
+    bold = F.interpolate(torch.rand(1, 3, 16, 16), size=(64, 64), mode="bilinear")
+    flat = torch.full((1, 3, 64, 64), 0.5)
+    both = torch.cat([bold, flat], -1)
+    mixed = StrokeTargets.mixture([bold, flat], [0.5, 0.5])
+    assert float(mixed.loss(both)) < 0.5 * min(float(StrokeTargets(bold).loss(both)), float(StrokeTargets(flat).loss(both)))
+    assert float(StrokeTargets.mixture([bold, flat], [1.0, 0.0]).loss(bold)) < 1e-10

@@ -121,3 +121,18 @@ def test_fourier_parameterization_starts_at_the_image_and_reaches_a_target():
     pixels = optimize_image(loss, init, optimizer="adam", lr=0.05, steps=3, progress=False)
     default = optimize_image(loss, init, optimizer="adam", lr=0.05, steps=3, parameterization="pixels", progress=False)
     assert torch.equal(pixels.image, default.image)
+
+
+def test_luminance_parameterization_changes_light_and_dark_only():
+    from lecturekit.color import rgb_to_ycc
+    torch.manual_seed(0)
+    init = torch.rand(1, 3, 12, 15) * 0.6 + 0.2
+    target = torch.rand(1, 3, 12, 15)
+    loss = lambda x: {"mse": (x - target).pow(2).mean()}  # noqa: E731
+    r = optimize_image(loss, init, optimizer="adam", lr=0.02, steps=20, parameterization="luminance", progress=False)
+    assert r.history["mse"][-1] < r.history["mse"][0]
+    ours, start = rgb_to_ycc(r.image), rgb_to_ycc(init)
+    assert not torch.allclose(ours[:, :1], start[:, :1], atol=1e-3)  # the luminance moved
+    inside = ((r.image > 1e-4) & (r.image < 1 - 1e-4)).all(1, keepdim=True).expand(-1, 2, -1, -1)
+    assert torch.allclose(ours[:, 1:][inside], start[:, 1:][inside], atol=1e-5)  # the chroma did not
+    assert 0 <= float(r.image.min()) and float(r.image.max()) <= 1

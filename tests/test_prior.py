@@ -65,6 +65,18 @@ def test_stages_and_step_split():
     assert p.stage_steps(200, 2) == [180, 20] and sum(p.stage_steps(7, 2)) == 7
 
 
+def test_the_final_stage_has_its_own_view_and_bad_fields_are_refused():
+    from lecturekit.checks import ParameterError
+    p = ImagePrior(view_scale=2.0, stages=(0.4, 1.0), final_view_scale=1.0, final_luminance=True)
+    assert p.final().view_scale == 1.0 and p.final().final_luminance and p.view_scale == 2.0
+    assert ImagePrior(view_scale=2.0).final().view_scale == 2.0  # None: the same view
+    assert p.largest_view(p.stage_sizes(512)) == 512  # 205 px seen at 410, 512 px at 512
+    assert p.largest_view([512]) == 1024  # a single stage is an ordinary one
+    for bad in ({"strokes": -1.0}, {"final_view_scale": 0.0}, {"final_luminance": "yes"}):
+        with pytest.raises(ParameterError):
+            ImagePrior(**bad)
+
+
 def test_resolve():
     assert resolve("default", "style") is DEFAULTS["style"]
     assert resolve(None, "style") is PLAIN and resolve("plain", "texture") is PLAIN

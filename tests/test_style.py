@@ -163,3 +163,28 @@ def test_the_colour_term_brings_the_paintings_palette(lite0, tubingen, starry):
     far = {w: float(colour_distribution_loss(r.image, lk.resize(starry, 48))) for w, r in runs.items()}
     assert far[30000.0] < far[0.0]
     assert far[300000.0] < 0.5 * far[0.0]
+
+
+def test_the_final_stage_paints_light_and_dark_on_the_coarse_colours(lite0_random, tubingen, starry):
+    def chroma_change(final_luminance: bool) -> float:
+        r = lk.style_transfer(tubingen, starry, backbone=lite0_random, size=128, steps=8, snapshots=(6,),
+                              prior={"stages": (0.5, 1.0), "final_luminance": final_luminance}, progress=False)
+        assert r.config["sizes"] == [64, 128] and r.config["stage_steps"] == [6, 2]
+        start = lk.resize(r.snapshots[6], tuple(r.image.shape[-2:]))  # the coarse picture, enlarged
+        inside = ((r.image > 0.01) & (r.image < 0.99)).all(1)  # away from clipped pixels
+        assert float(inside.float().mean()) > 0.5
+        return float((rgb_to_ycc(r.image) - rgb_to_ycc(start))[:, 1:].abs().amax(1)[inside].max())
+    assert chroma_change(True) < 1e-4 < 0.01 < chroma_change(False)
+
+
+def test_the_stroke_weight_comes_from_the_prior_and_can_be_set(lite0_random, tubingen, starry):
+    assert StyleConfig().stroke_weight is None and lk.prior.resolve("default", "style").strokes == 1000.0
+    with pytest.raises(ValueError, match="stroke_weight"):
+        StyleConfig(stroke_weight=-1.0)
+    runs = {w: lk.style_transfer(tubingen, starry, backbone=lite0_random, size=64, steps=2, stroke_weight=w,
+                                 progress=False) for w in (None, 0.0, 5.0)}
+    assert runs[None].config["prior"]["strokes"] == 1000.0 and "strokes" in runs[None].history
+    assert "strokes" not in runs[0.0].history
+    assert runs[5.0].history["strokes"][0] == pytest.approx(runs[None].history["strokes"][0] * 5.0 / 1000.0, rel=1e-4)
+    plain = lk.style_transfer(tubingen, starry, backbone=lite0_random, size=64, steps=2, prior="plain", progress=False)
+    assert "strokes" not in plain.history
