@@ -122,6 +122,22 @@ def tv_terms(x: torch.Tensor, weight: float, chroma_weight: float, beta: float =
     return out
 
 
+def resample_sorted(t: torch.Tensor, n: int) -> torch.Tensor:
+    """Sorted values (..., M) at n points along the last axis (linearly interpolated quantiles)."""
+    if t.shape[-1] == n:
+        return t
+    out = F.interpolate(t.reshape(1, -1, t.shape[-1]), size=n, mode="linear", align_corners=True)
+    return out.reshape(*t.shape[:-1], n)
+
+
+def mix_sorted(parts: list[torch.Tensor], weights: list[float]) -> torch.Tensor:
+    """The sorted values (..., M_i) of several distributions pooled in the proportions `weights` (a mixture):
+    each resampled to a share of max M_i points, joined and sorted along the last axis."""
+    n, total = max(t.shape[-1] for t in parts), sum(weights)
+    shares = [resample_sorted(t, max(1, round(n * w / total))) for t, w in zip(parts, weights)]
+    return torch.cat(shares, -1).sort(-1).values
+
+
 class ColourTargets:
     """The colours of a target image as a distribution, for `colour_distribution_loss`; built once per size.
 
@@ -148,12 +164,9 @@ class ColourTargets:
         the blended Gram target Σ b_i G_i is a mixture): each image's sorted projections are resampled to a
         share of the points proportional to its weight, pooled and sorted again. Images of weight 0 are left out."""
         parts = [(cls(t, blur, directions, stride), w) for t, w in zip(targets, weights) if w > 0]
-        if len(parts) == 1:
-            return parts[0][0]
-        n, total = max(c.sorted.shape[1] for c, _ in parts), sum(w for _, w in parts)
         mixed = parts[0][0]
-        mixed.sorted = torch.cat([c.quantiles(max(1, round(n * w / total))) for c, w in parts], 1).sort(dim=1).values
-        mixed._resampled = {}
+        if len(parts) > 1:
+            mixed.sorted = mix_sorted([c.sorted for c, _ in parts], [w for _, w in parts])
         return mixed
 
     def projections(self, x: torch.Tensor) -> torch.Tensor:
@@ -165,9 +178,7 @@ class ColourTargets:
     def quantiles(self, n: int) -> torch.Tensor:
         """The target's sorted projections at n points (linearly interpolated; cached per n)."""
         if n not in self._resampled:
-            t = self.sorted
-            self._resampled[n] = t if t.shape[1] == n else \
-                F.interpolate(t[None], size=n, mode="linear", align_corners=True)[0]
+            self._resampled[n] = resample_sorted(self.sorted, n)
         return self._resampled[n]
 
     def loss(self, x: torch.Tensor) -> torch.Tensor:
@@ -238,21 +249,17 @@ class StrokeTargets:
         """The strokes of several images mixed in the proportions `weights` (as `ColourTargets.mixture`):
         per band, each image's sorted values resampled to a share of the points, pooled and sorted again."""
         parts = [(cls(t, sigmas), w) for t, w in zip(targets, weights) if w > 0]
-        mixed, total = parts[0][0], sum(w for _, w in parts)
+        mixed = parts[0][0]
         if len(parts) > 1:
-            n = [max(p.sorted[k].numel() for p, _ in parts) for k in range(len(mixed.sorted))]
-            mixed.sorted = [torch.cat([p.quantiles(k, max(1, round(n[k] * w / total))) for p, w in parts]).sort().values
-                            for k in range(len(n))]
+            mixed.sorted = [mix_sorted([p.sorted[k] for p, _ in parts], [w for _, w in parts])
+                            for k in range(len(mixed.sorted))]
             mixed.energy = [t.pow(2).mean().clamp_min(1e-12) for t in mixed.sorted]
-            mixed._resampled = {}
         return mixed
 
     def quantiles(self, band: int, n: int) -> torch.Tensor:
         """Band `band`'s sorted values at n points (linearly interpolated; cached)."""
         if (band, n) not in self._resampled:
-            t = self.sorted[band]
-            self._resampled[band, n] = t if t.numel() == n else \
-                F.interpolate(t[None, None], size=n, mode="linear", align_corners=True)[0, 0]
+            self._resampled[band, n] = resample_sorted(self.sorted[band], n)
         return self._resampled[band, n]
 
     def loss(self, x: torch.Tensor) -> torch.Tensor:

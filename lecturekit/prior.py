@@ -5,11 +5,13 @@ energy into pixel-level patterns that the net barely sees (colour confetti, stri
 they are the cheapest way to move a Gram matrix or an activation. The prior has a few small pieces:
 
   1. the **view**: the loss network sees a bilinear 2x upsampling of the image (and a random shift of a
-     few pixels, the jitter). Upsampling low-passes the gradient that reaches the pixels, so strokes
+     few pixels, the jitter; for style transfer, the image first mirrored a few pixels outwards, the
+     border). Upsampling low-passes the gradient that reaches the pixels, so strokes
      become broad and painterly instead of single-pixel speckle;
   2. **total variation** on luminance and, separately and stronger, on the two chroma channels: real
      photos and paintings have little fine colour detail, so colour noise is penalized hardest;
-  3. **coarse-to-fine** stages: most steps run at half size, where they are cheap and the layout forms,
+  3. **coarse-to-fine** stages: most steps run at a fraction of the size (0.4 for style transfer, 0.5 for
+     texture), where they are cheap and the layout forms,
      and the last steps refine at full size;
   4. for style transfer, the painting's **palette**: the colours of small patches must be distributed like
      the painting's (`losses.colour_distribution_loss`), so that the Gram targets cannot be met with flat
@@ -55,6 +57,11 @@ class ImagePrior:
     final_view_scale, final_luminance: the last (full-size) stage's view scale (None: `view_scale`) and
         whether it changes the luminance only (`param.Luminance`). They apply only to a last stage that
         starts from a coarser one; a single stage is an ordinary one.
+    border: the view mirrors the image outwards by this many pixels, so that the pixels along the edges
+        lie inside the network's view. EfficientNet's stride-2 convolutions pad one side only ("same"
+        padding), so without a border the first columns and rows get an uneven gradient and can end
+        up a seam of confetti. The mirror passes no gradient: a pixel near the edge is not counted twice
+        (counted twice, it paints a line at `border` px from the edge).
     """
 
     view_scale: float = 1.0
@@ -67,6 +74,7 @@ class ImagePrior:
     strokes: float = 0.0
     final_view_scale: float | None = None
     final_luminance: bool = False
+    border: int = 0
 
     def __post_init__(self):
         from .checks import ParameterError, check_range, check_weight
@@ -78,6 +86,7 @@ class ImagePrior:
         check_weight("prior strokes", self.strokes)
         if self.final_view_scale is not None:
             check_range("prior final_view_scale", self.final_view_scale, minimum=0.25, maximum=4.0)
+        check_range("prior border", self.border, minimum=0, integer=True)
         if not isinstance(self.final_luminance, bool):
             raise ParameterError(f"prior final_luminance must be True or False, not {self.final_luminance!r}")
         check_range("prior coarse_steps", self.coarse_steps, minimum=0.0, maximum=1.0)
@@ -88,8 +97,13 @@ class ImagePrior:
         object.__setattr__(self, "stages", stages)
 
     def view(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """What the loss network sees of (N, 3, H, W): shifted by up to `jitter` px, upsampled."""
+        """What the loss network sees of (N, 3, H, W): shifted by up to `jitter` px, mirrored outwards by
+        `border` px, upsampled."""
         x = jitter(x, self.jitter, generator)
+        if self.border:
+            b = min(self.border, x.shape[-2] - 1, x.shape[-1] - 1)
+            # the mirror image around the picture passes no gradient: an edge pixel is not counted twice
+            x = F.pad(x.detach(), (b, b, b, b), mode="reflect") + F.pad(x - x.detach(), (b, b, b, b))
         if self.view_scale != 1.0:
             x = F.interpolate(x, scale_factor=self.view_scale, mode="bilinear", align_corners=False)
         return x
@@ -128,8 +142,8 @@ PLAIN = ImagePrior()
 
 # Chosen by measurement (bench/prior_bench.py and bench/results.md) on the lecture images.
 DEFAULTS = {
-    "style": ImagePrior(view_scale=2.0, tv=3.0, chroma_tv=3000.0, stages=(0.4, 1.0), coarse_steps=0.75, colour=30000.0,
-                        strokes=1000.0, final_view_scale=1.0, final_luminance=True),
+    "style": ImagePrior(view_scale=2.0, tv=3.0, chroma_tv=4000.0, stages=(0.4, 1.0), coarse_steps=0.75, colour=30000.0,
+                        strokes=1000.0, final_view_scale=1.0, final_luminance=True, border=8),
     "texture": ImagePrior(view_scale=2.0, tv=1.0, chroma_tv=300.0, stages=(0.5, 1.0), coarse_steps=0.5, colour=3000.0),
     "inversion": ImagePrior(view_scale=1.0, jitter=0, tv=0.0, chroma_tv=16.0),
     "dream": ImagePrior(view_scale=2.0, jitter=0),

@@ -72,9 +72,22 @@ def test_the_final_stage_has_its_own_view_and_bad_fields_are_refused():
     assert ImagePrior(view_scale=2.0).final().view_scale == 2.0  # None: the same view
     assert p.largest_view(p.stage_sizes(512)) == 512  # 205 px seen at 410, 512 px at 512
     assert p.largest_view([512]) == 1024  # a single stage is an ordinary one
-    for bad in ({"strokes": -1.0}, {"final_view_scale": 0.0}, {"final_luminance": "yes"}):
+    for bad in ({"strokes": -1.0}, {"final_view_scale": 0.0}, {"final_luminance": "yes"}, {"border": -1}):
         with pytest.raises(ParameterError):
             ImagePrior(**bad)
+
+
+def test_the_border_mirrors_the_image_outwards_before_the_view():
+    x = torch.rand(1, 3, 10, 14)
+    v = ImagePrior(view_scale=2.0, border=3).view(x)
+    assert v.shape == (1, 3, 32, 40)  # (10 + 2·3) × 2, (14 + 2·3) × 2
+    assert torch.equal(ImagePrior(border=3).view(x)[..., 3:-3, 3:-3], x)
+    assert torch.equal(ImagePrior(border=3).view(x)[..., 3, 2], x[..., 0, 1])  # a mirror, not a copy of the edge
+    assert ImagePrior(border=50).view(x).shape == (1, 3, 28, 32)  # never more than the image can mirror (9 px)
+    y = x.clone().requires_grad_(True)
+    ImagePrior(border=3).view(y).sum().backward()
+    assert torch.equal(y.grad, torch.ones_like(x))  # the mirror passes no gradient: no pixel counts twice
+    assert DEFAULTS["style"].border == 8
 
 
 def test_resolve():
