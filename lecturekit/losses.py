@@ -202,6 +202,7 @@ def colour_distribution_loss(x: torch.Tensor, target: torch.Tensor, blur: int = 
 
 
 STROKE_SIGMAS = (1.0, 2.0, 4.0, 8.0)  # px: the bands 2-4, 4-8 and 8-16 px wide, a painting's brush strokes
+GRAIN_SIGMAS = (0.5,) + STROKE_SIGMAS  # a texture's grain: the same bands and the finest, pixel-level one
 
 
 def stroke_bands(x: torch.Tensor, sigmas: tuple[float, ...] = STROKE_SIGMAS) -> list[torch.Tensor]:
@@ -209,8 +210,9 @@ def stroke_bands(x: torch.Tensor, sigmas: tuple[float, ...] = STROKE_SIGMAS) -> 
 
     Band k is the difference of Gaussian blurs of widths sigmas[k] and sigmas[k + 1] (px), a level of a
     Laplacian pyramid without the subsampling: the light and dark of strokes of about that width. All
-    bands come from one FFT of the reflect-padded luminance. Band k is then averaged over blocks of
-    max(2, 2^k) px, a quarter or less of its values, which loses nothing of a band that wide.
+    bands come from one FFT of the reflect-padded luminance. A band whose finer width sigmas[k] is at
+    least 1 px is then averaged over blocks of max(2, sigmas[k]) px, a quarter or less of its values, which
+    loses nothing of a band that wide; a finer band (a texture's grain, `GRAIN_SIGMAS`) keeps every pixel.
     """
     from .color import rgb_to_ycc
     y = rgb_to_ycc(x.float())[:, :1]
@@ -223,7 +225,8 @@ def stroke_bands(x: torch.Tensor, sigmas: tuple[float, ...] = STROKE_SIGMAS) -> 
     out = []
     for k, (fine, coarse) in enumerate(zip(blurs[:-1], blurs[1:])):
         band = torch.fft.irfft2(spectrum * (fine - coarse), s=(h, w))[..., pad:h - pad, pad:w - pad]
-        out.append(F.avg_pool2d(band, max(2, 2 ** k), ceil_mode=True).flatten())
+        pool = 1 if sigmas[k] < 1 else max(2, int(sigmas[k]))
+        out.append(F.avg_pool2d(band, pool, ceil_mode=True).flatten() if pool > 1 else band.flatten())
     return out
 
 

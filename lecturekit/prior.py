@@ -5,20 +5,21 @@ energy into pixel-level patterns that the net barely sees (colour confetti, stri
 they are the cheapest way to move a Gram matrix or an activation. The prior has a few small pieces:
 
   1. the **view**: the loss network sees a bilinear 2x upsampling of the image (and a random shift of a
-     few pixels, the jitter; for style transfer, the image first mirrored a few pixels outwards, the
-     border). Upsampling low-passes the gradient that reaches the pixels, so strokes
+     few pixels, the jitter; for style transfer and texture, the image first mirrored a few pixels outwards,
+     the border). Upsampling low-passes the gradient that reaches the pixels, so strokes
      become broad and painterly instead of single-pixel speckle;
   2. **total variation** on luminance and, separately and stronger, on the two chroma channels: real
      photos and paintings have little fine colour detail, so colour noise is penalized hardest;
   3. **coarse-to-fine** stages: most steps run at a fraction of the size (0.4 for style transfer, 0.5 for
      texture), where they are cheap and the layout forms,
      and the last steps refine at full size;
-  4. for style transfer, the painting's **palette**: the colours of small patches must be distributed like
-     the painting's (`losses.colour_distribution_loss`), so that the Gram targets cannot be met with flat
-     patches of a colour the painting does not have (a white sky under The Scream);
-  5. for style transfer, the painting's **strokes**: the histograms of the bands of a Laplacian pyramid of
-     the luminance must be the painting's (`losses.stroke_distribution_loss`, Heeger & Bergen 1995), so
-     that the strokes are as light and as dark as the painting's, not a soft wash;
+  4. for style transfer and texture, the painting's (the sample's) **palette**: the colours of small patches
+     must be distributed like the painting's (`losses.colour_distribution_loss`), so that the Gram targets
+     cannot be met with flat patches of a colour the painting does not have (a white sky under The Scream);
+  5. for style transfer and texture, the painting's **strokes** (the sample's grain): the histograms of the
+     bands of a Laplacian pyramid of the luminance must be the painting's (`losses.stroke_distribution_loss`,
+     Heeger & Bergen 1995), so that the strokes are as light and as dark as the painting's, not a soft wash
+     or a fog; a texture's pyramid also has the finest, pixel-level band (`losses.GRAIN_SIGMAS`);
   6. a **final stage** of its own: the full-size stage changes the luminance only (the colours were formed
      in the coarse stages, so they cannot turn into speckle there) and sees the picture through a 1x view,
      which is 4x cheaper than the 2x one: many more full-size steps for the same time.
@@ -52,8 +53,9 @@ class ImagePrior:
     colour: weight of the target's palette in style transfer and texture synthesis
         (`losses.colour_distribution_loss` on the colours of small patches against the painting's or the
         sample's; the one prior term that needs a target image, so those lessons add it, not `penalty`).
-    strokes: weight of the painting's stroke statistics in style transfer (`losses.StrokeTargets`: the
-        histograms of the luminance's band-pass images against the painting's at the stage's size).
+    strokes: weight of the painting's stroke statistics in style transfer, or the sample's grain in texture
+        synthesis (`losses.StrokeTargets`: the histograms of the luminance's band-pass images against the
+        painting's or the sample's at the stage's scale).
     final_view_scale, final_luminance: the last (full-size) stage's view scale (None: `view_scale`) and
         whether it changes the luminance only (`param.Luminance`). They apply only to a last stage that
         starts from a coarser one; a single stage is an ordinary one.
@@ -144,7 +146,8 @@ PLAIN = ImagePrior()
 DEFAULTS = {
     "style": ImagePrior(view_scale=2.0, tv=3.0, chroma_tv=4000.0, stages=(0.4, 1.0), coarse_steps=0.75, colour=30000.0,
                         strokes=1000.0, final_view_scale=1.0, final_luminance=True, border=8),
-    "texture": ImagePrior(view_scale=2.0, tv=1.0, chroma_tv=300.0, stages=(0.5, 1.0), coarse_steps=0.5, colour=3000.0),
+    "texture": ImagePrior(view_scale=2.0, tv=1.0, chroma_tv=3000.0, stages=(0.5, 1.0), coarse_steps=0.5, colour=3000.0,
+                          strokes=150.0, border=8),
     "inversion": ImagePrior(view_scale=1.0, jitter=0, tv=0.0, chroma_tv=16.0),
     "dream": ImagePrior(view_scale=2.0, jitter=0),
 }

@@ -17,7 +17,7 @@ from .color import match_histogram as _match_histogram
 from .checks import (check_choice, check_image_size, check_layer_weights, check_layers, check_positive, check_range,
                      check_size, check_steps, check_weight)
 from .images import load_image, resize, test_shape
-from .losses import ColourTargets, GramTargets, summed
+from .losses import GRAIN_SIGMAS, ColourTargets, GramTargets, StrokeTargets, summed
 from .models import Backbone, load_backbone
 from .optimize import OPTIMIZERS, Result, RunControls, initial_image, optimize_stages
 from .prior import PLAIN, ImagePrior, resolve
@@ -93,25 +93,33 @@ def _place_seed(s, out, filled, source, r, gen, size: int = 3) -> None:
 
 
 def texture_loss(features, targets: GramTargets, prior: ImagePrior = PLAIN, sample: torch.Tensor | None = None,
-                 colour_weight: float = 0.0):
-    """Loss image -> {"texture", "tv", "tv_chroma", "colour", "texture:<layer>" per layer} for `optimize_image`.
+                 colour_weight: float = 0.0, strokes: StrokeTargets | None = None):
+    """Loss image -> {"texture", "tv", "tv_chroma", "colour", "strokes", "texture:<layer>" per layer} for
+    `optimize_image`.
 
     features: (image, layers) -> features, the same function that built `targets`. With a colour_weight, the
-    term "colour" is colour_weight × `losses.colour_distribution_loss(x, sample)`.
+    term "colour" is colour_weight × `losses.colour_distribution_loss(x, sample)`. With the prior's `strokes`
+    weight, the term "strokes" is that weight × `strokes.loss(x)` (the sample's grain: the histograms of
+    its luminance's pyramid bands); `strokes` is then required.
     """
+    if prior.strokes and strokes is None:
+        raise ValueError("the prior has a strokes weight: pass the sample's StrokeTargets as `strokes`")
     colours = ColourTargets(sample) if colour_weight else None    # the sample's quantiles, sorted once
 
     def loss_fn(x: torch.Tensor) -> dict:
         terms = targets.terms(features(x, targets.layers))
-        colour = {"colour": colour_weight * colours.loss(x)} if colours else {}
-        return {"texture": summed(terms, "texture"), **prior.penalty(x), **colour, **terms}
+        extra = {"colour": colour_weight * colours.loss(x)} if colours else {}
+        if prior.strokes:
+            extra["strokes"] = prior.strokes * strokes.loss(x)
+        return {"texture": summed(terms, "texture"), **prior.penalty(x), **extra, **terms}
     return loss_fn
 
 
 def synthesize_texture(sample, backbone: Backbone | str | None = None, layers=None, *,
                        layer_weights=None, size: int | tuple[int, int] | None = None, steps: int = 150,
                        optimizer: str = "lbfgs", seed: int | None = None, match_histogram: bool = False,
-                       tv_weight: float | None = None, colour_weight: float | None = None, lr: float | None = None,
+                       tv_weight: float | None = None, colour_weight: float | None = None,
+                       stroke_weight: float | None = None, lr: float | None = None,
                        prior="default", controls: RunControls | None = None, **run) -> Result:
     """Gatys's neural texture: an image whose Gram matrices match `sample`'s (1, 3, h, w) in [0, 1].
 
@@ -127,6 +135,11 @@ def synthesize_texture(sample, backbone: Backbone | str | None = None, layers=No
             of 5×5 patches against the sample's, Risser et al. 2017), which keeps the sample's palette where
             the Gram matrices alone let colour casts in; None: the prior's `colour` (3000 in the default
             prior, 0 in "plain"); 0 turns it off (Gatys's loss alone).
+        stroke_weight: weight of the sample's grain (`losses.StrokeTargets` on `losses.GRAIN_SIGMAS`: the
+            histograms of the bands of a Laplacian pyramid of the intensity, finest pixel level included,
+            matched to the sample's as in Heeger & Bergen 1995), which gives back the fine grain and the
+            contrast of the strokes that the Gram matrices seen through the 2x view leave soft; None: the
+            prior's `strokes` (150 in the default prior, 0 in "plain"); 0 turns it off.
         prior: "default" (2x view, luminance and chroma TV, coarse-to-fine), "plain", a dict of
             overrides or an ImagePrior (see `lecturekit.prior`).
         controls, **run: the run controls (progress=, callback=, should_stop=, snapshots=).
@@ -136,34 +149,52 @@ def synthesize_texture(sample, backbone: Backbone | str | None = None, layers=No
     size, steps = check_size(size, allow_pair=True), check_steps(steps)
     check_weight("tv_weight", tv_weight, allow_none=True)
     check_weight("colour_weight", colour_weight, allow_none=True)
+    check_weight("stroke_weight", stroke_weight, allow_none=True)
     check_positive("lr", lr, allow_none=True)
     check_choice("optimizer", optimizer, OPTIMIZERS)
     prior = resolve(prior, "texture")
     prior = prior if tv_weight is None else dataclasses.replace(prior, tv=tv_weight)
     prior = prior if colour_weight is None else dataclasses.replace(prior, colour=colour_weight)
+    prior = prior if stroke_weight is None else dataclasses.replace(prior, strokes=stroke_weight)
     backbone = load_backbone(backbone)
     weights = _texture_layers(backbone, layers, layer_weights)
     sample = sample.to(backbone.mean.device)
     final = tuple(sample.shape[-2:]) if size is None else (size, size) if isinstance(size, int) else tuple(size)
     final = test_shape(final)
     sizes = prior.stage_sizes(max(final))
-    features = lambda x, ls: backbone.features(prior.view(x), ls)  # noqa: E731
-    targets = GramTargets(features, [sample], list(weights), weights, prefix="texture")
 
     def make_stage(side: int, previous):
-        shape = tuple(max(1, round(d * side / max(final))) for d in final)
-        x0 = (initial_image(torch.empty(1, 3, *shape, device=sample.device), "noise", seed, noise_std=0.2)
-              if previous is None else resize(previous, shape))
-        return texture_loss(features, targets, prior, sample, prior.colour), x0
+        return _stage(backbone, prior, sample, weights, final, side, previous, seed, last=side == sizes[-1])
 
     result = optimize_stages(make_stage, sizes, prior.stage_steps(steps, len(sizes)), controls, desc="texture",
                              optimizer=optimizer, lr=lr)
     if match_histogram:
         result.image = _match_histogram(result.image, sample)
     result.config.update(layers=list(weights), layer_weights=list(weights.values()), size=list(final), seed=seed,
-                         colour_weight=prior.colour,
+                         colour_weight=prior.colour, stroke_weight=prior.strokes,
                          match_histogram=match_histogram, prior=dataclasses.asdict(prior), sizes=sizes)
     return result.cpu()
+
+
+def _stage(backbone: Backbone, prior: ImagePrior, sample: torch.Tensor, weights: dict[str, float],
+           final: tuple[int, int], side: int, previous: torch.Tensor | None, seed: int | None, last: bool):
+    """Loss function, starting image and options of the coarse-to-fine stage whose longest side is `side`.
+
+    The last stage after coarser ones takes the prior's final view and, with `prior.final_luminance`,
+    changes the luminance only, as in style transfer. The sample's grain (`StrokeTargets`) is taken at
+    the stage's scale: the sample shrunk by side / max(final)."""
+    last = last and previous is not None
+    prior = prior.final() if last else prior
+    shape = tuple(max(1, round(d * side / max(final))) for d in final)
+    features = lambda x, ls: backbone.features(prior.view(x), ls)  # noqa: E731
+    targets = GramTargets(features, [sample], list(weights), weights, prefix="texture")
+    strokes, scale = None, side / max(final)
+    if prior.strokes:
+        strokes = StrokeTargets(sample if scale == 1 else resize(sample, scale=scale), GRAIN_SIGMAS)
+    x0 = (initial_image(torch.empty(1, 3, *shape, device=sample.device), "noise", seed, noise_std=0.2)
+          if previous is None else resize(previous, shape))
+    options = {"parameterization": "luminance"} if last and prior.final_luminance else {}
+    return texture_loss(features, targets, prior, sample, prior.colour, strokes), x0, options
 
 
 def _texture_layers(backbone: Backbone, layers, layer_weights) -> dict[str, float]:

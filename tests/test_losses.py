@@ -199,6 +199,31 @@ def test_stroke_bands_are_the_luminance_difference_of_gaussians():
     assert band.numel() == 65 * 85  # averaged over 2 × 2 blocks
     assert torch.allclose(band, expected, atol=1e-4)
     assert [b.numel() for b in stroke_bands(x)] == [65 * 85, 65 * 85, 33 * 43]
+    grain = stroke_bands(x, (0.5, 1.0))[0]  # a band finer than 1 px keeps every pixel
+    assert grain.numel() == 130 * 170
+    spatial = (blur(y, 0.5) - blur(y, 1.0)).flatten()  # a sampled 0.5 px Gaussian is only close to the true one
+    assert float(F.cosine_similarity(grain, spatial, 0)) > 0.97
+
+
+def test_texture_takes_its_grain_weight_from_the_prior(lite0_random):
+    """The sample's grain (the stroke term on the finest bands too) is one more prior term of texture
+    synthesis: on in the default prior, off in "plain", set by stroke_weight=, and refused without targets."""
+    import lecturekit as lk
+    from lecturekit import texture
+    from lecturekit.losses import GramTargets
+    from lecturekit.prior import DEFAULTS
+    torch.manual_seed(0)
+    sample = torch.rand(1, 3, 32, 32)
+    runs = {p: lk.synthesize_texture(sample, lite0_random, size=32, steps=2, seed=0, prior=p, progress=False)
+            for p in ("default", "plain")}
+    assert runs["default"].config["stroke_weight"] == DEFAULTS["texture"].strokes > 0
+    assert "strokes" in runs["default"].history and "strokes" not in runs["plain"].history
+    off = lk.synthesize_texture(sample, lite0_random, size=32, steps=2, seed=0, stroke_weight=0, progress=False)
+    assert "strokes" not in off.history and off.config["prior"]["strokes"] == 0
+    features = lambda im, ls: lite0_random.features(im, ls)  # noqa: E731
+    targets = GramTargets(features, [sample], ["stem"], prefix="texture")
+    with pytest.raises(ValueError, match="StrokeTargets"):
+        texture.texture_loss(features, targets, DEFAULTS["texture"])
 
 
 def test_the_stroke_term_sees_contrast_not_position_and_its_gradient_flows():
