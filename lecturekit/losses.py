@@ -138,12 +138,18 @@ def mix_sorted(parts: list[torch.Tensor], weights: list[float]) -> torch.Tensor:
     return torch.cat(shares, -1).sort(-1).values
 
 
+# The two chroma axes B − Y and R − Y as directions of RGB (columns): a tint counts in their projections alone,
+# where in an RGB axis or a random direction it hides under the spread of the light and dark.
+CHROMA_AXES = torch.tensor([[-0.299, 0.701], [-0.587, -0.587], [0.886, -0.114]])
+
+
 class ColourTargets:
     """The colours of a target image as a distribution, for `colour_distribution_loss`; built once per size.
 
     target: (1, 3, h, w) in [0, 1]. Its blur×blur patch colours (a local mean, so that the loss compares
     the colours of small patches and cannot be met by pixel-level speckle) are projected onto `directions`
-    fixed unit vectors of RGB (the three axes and pseudo-random ones) and sorted, once. stride: the patches
+    fixed unit vectors of RGB (the three axes, the two chroma axes B − Y and R − Y, so that a faint tint on a
+    grey painting counts, and pseudo-random ones) and sorted, once. stride: the patches
     are taken every `stride` pixels (stride 2 with blur 6 sorts a quarter of the colours and still covers
     every pixel by the same number of patches, 3 × 3, so that no grid is painted).
     """
@@ -151,7 +157,7 @@ class ColourTargets:
     def __init__(self, target: torch.Tensor, blur: int = 5, directions: int = 8, stride: int = 1):
         self.blur, self.stride = blur, stride
         g = torch.Generator().manual_seed(0)
-        d = torch.cat([torch.eye(3), torch.randn(3, max(0, directions - 3), generator=g)], 1)
+        d = torch.cat([torch.eye(3), CHROMA_AXES, torch.randn(3, max(0, directions - 5), generator=g)], 1)[:, :directions]
         self.directions = (d / d.norm(dim=0, keepdim=True)).to(target.device, target.dtype)
         with torch.no_grad():
             self.sorted = self.projections(target).sort(dim=1).values          # (K, M)

@@ -63,7 +63,10 @@ class ImagePrior:
         lie inside the network's view. EfficientNet's stride-2 convolutions pad one side only ("same"
         padding), so without a border the first columns and rows get an uneven gradient and can end
         up a seam of confetti. The mirror passes no gradient: a pixel near the edge is not counted twice
-        (counted twice, it paints a line at `border` px from the edge).
+        (counted twice, it paints a line at `border` px from the edge). It includes the edge row and column
+        (each of the `border` rows nearest an edge is seen twice, the edge row too): a mirror about the edge
+        row would leave that row the only one seen once, and the first row or column then turned to colour
+        confetti.
     """
 
     view_scale: float = 1.0
@@ -105,7 +108,7 @@ class ImagePrior:
         if self.border:
             b = min(self.border, x.shape[-2] - 1, x.shape[-1] - 1)
             # the mirror image around the picture passes no gradient: an edge pixel is not counted twice
-            x = F.pad(x.detach(), (b, b, b, b), mode="reflect") + F.pad(x - x.detach(), (b, b, b, b))
+            x = _mirror(x.detach(), b) + F.pad(x - x.detach(), (b, b, b, b))
         if self.view_scale != 1.0:
             x = F.interpolate(x, scale_factor=self.view_scale, mode="bilinear", align_corners=False)
         return x
@@ -172,6 +175,13 @@ def resolve(prior, lesson: str) -> ImagePrior:
             raise ValueError(f"prior has unknown keys {sorted(unknown)}; valid keys: {sorted(names)}")
         return dataclasses.replace(DEFAULTS[lesson], **prior)
     raise ValueError(f"prior must be 'default', 'plain', None, a dict or an ImagePrior, not {prior!r}")
+
+
+def _mirror(x: torch.Tensor, b: int) -> torch.Tensor:
+    """(N, C, H, W) mirrored outwards by b px on every side, the edge row and column included (each of the
+    b rows and columns nearest an edge appears once more, mirrored)."""
+    x = torch.cat([x[..., :b, :].flip(-2), x, x[..., -b:, :].flip(-2)], -2)
+    return torch.cat([x[..., :b].flip(-1), x, x[..., -b:].flip(-1)], -1)
 
 
 def jitter(x: torch.Tensor, max_shift: int, generator: torch.Generator | None = None) -> torch.Tensor:

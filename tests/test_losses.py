@@ -250,3 +250,17 @@ def test_a_blend_of_paintings_has_the_mixture_of_their_strokes():
     mixed = StrokeTargets.mixture([bold, flat], [0.5, 0.5])
     assert float(mixed.loss(both)) < 0.5 * min(float(StrokeTargets(bold).loss(both)), float(StrokeTargets(flat).loss(both)))
     assert float(StrokeTargets.mixture([bold, flat], [1.0, 0.0]).loss(bold)) < 1e-10
+
+
+def test_the_palette_sees_a_faint_tint_on_a_grey_painting():
+    """Patches of lavender and green (±3 %) on a grey painting: on the RGB axes alone they hide under the spread
+    of light and dark; the two chroma axes (B − Y, R − Y) among the directions see them in full."""
+    from lecturekit.losses import ColourTargets
+    torch.manual_seed(0)
+    grey = F.interpolate(torch.rand(1, 1, 8, 8), size=(32, 32), mode="bilinear").expand(1, 3, 32, 32)
+    tint = torch.tensor([0.03, -0.015, 0.03]).view(1, 3, 1, 1)
+    tinted = grey + torch.where(torch.rand(1, 1, 32, 32) > 0.5, 1.0, -1.0) * tint
+    colours = ColourTargets(grey, blur=1)
+    assert float(colours.projections(grey)[3:5].abs().max()) < 1e-6  # a grey painting has no chroma
+    rgb_only = ColourTargets(grey, blur=1, directions=3)
+    assert float(colours.loss(tinted)) > 4 * float(rgb_only.loss(tinted))

@@ -82,12 +82,16 @@ def test_the_border_mirrors_the_image_outwards_before_the_view():
     v = ImagePrior(view_scale=2.0, border=3).view(x)
     assert v.shape == (1, 3, 32, 40)  # (10 + 2·3) × 2, (14 + 2·3) × 2
     assert torch.equal(ImagePrior(border=3).view(x)[..., 3:-3, 3:-3], x)
-    assert torch.equal(ImagePrior(border=3).view(x)[..., 3, 2], x[..., 0, 1])  # a mirror, not a copy of the edge
+    v = ImagePrior(border=3).view(x)
+    # a mirror that includes the edge, so that every one of the 3 rows nearest an edge appears twice and none
+    # (as the edge row would in a mirror about it) once: view rows 0-2 are image rows 2, 1, 0
+    assert torch.equal(v[..., 3:-3, :3], x[..., :3].flip(-1)) and torch.equal(v[..., :3, 3:-3], x[..., :3, :].flip(-2))
+    assert torch.equal(v[..., 3:-3, -3:], x[..., -3:].flip(-1)) and torch.equal(v[..., :3, :3], x[..., :3, :3].flip(-2, -1))
     assert ImagePrior(border=50).view(x).shape == (1, 3, 28, 32)  # never more than the image can mirror (9 px)
     y = x.clone().requires_grad_(True)
     ImagePrior(border=3).view(y).sum().backward()
     assert torch.equal(y.grad, torch.ones_like(x))  # the mirror passes no gradient: no pixel counts twice
-    assert DEFAULTS["style"].border == 8
+    assert DEFAULTS["style"].border == DEFAULTS["texture"].border == 8
 
 
 def test_resolve():
