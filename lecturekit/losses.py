@@ -208,7 +208,6 @@ def colour_distribution_loss(x: torch.Tensor, target: torch.Tensor, blur: int = 
 
 
 STROKE_SIGMAS = (1.0, 2.0, 4.0, 8.0)  # px: the bands 2-4, 4-8 and 8-16 px wide, a painting's brush strokes
-GRAIN_SIGMAS = (0.5,) + STROKE_SIGMAS  # a texture's grain: the same bands and the finest, pixel-level one
 
 
 def stroke_bands(x: torch.Tensor, sigmas: tuple[float, ...] = STROKE_SIGMAS) -> list[torch.Tensor]:
@@ -218,7 +217,7 @@ def stroke_bands(x: torch.Tensor, sigmas: tuple[float, ...] = STROKE_SIGMAS) -> 
     Laplacian pyramid without the subsampling: the light and dark of strokes of about that width. All
     bands come from one FFT of the reflect-padded luminance. A band whose finer width sigmas[k] is at
     least 1 px is then averaged over blocks of max(2, sigmas[k]) px, a quarter or less of its values, which
-    loses nothing of a band that wide; a finer band (a texture's grain, `GRAIN_SIGMAS`) keeps every pixel.
+    loses nothing of a band that wide; a finer band keeps every pixel.
     """
     from .color import rgb_to_ycc
     y = rgb_to_ycc(x.float())[:, :1]

@@ -19,7 +19,7 @@ they are the cheapest way to move a Gram matrix or an activation. The prior has 
   5. for style transfer and texture, the painting's **strokes** (the sample's grain): the histograms of the
      bands of a Laplacian pyramid of the luminance must be the painting's (`losses.stroke_distribution_loss`,
      Heeger & Bergen 1995), so that the strokes are as light and as dark as the painting's, not a soft wash
-     or a fog; a texture's pyramid also has the finest, pixel-level band (`losses.GRAIN_SIGMAS`);
+     or a fog;
   6. a **final stage** of its own: the full-size stage changes the luminance only (the colours were formed
      in the coarse stages, so they cannot turn into speckle there) and sees the picture through a 1x view,
      which is 4x cheaper than the 2x one: many more full-size steps for the same time.
@@ -150,7 +150,7 @@ DEFAULTS = {
     "style": ImagePrior(view_scale=2.0, tv=3.0, chroma_tv=4000.0, stages=(0.4, 1.0), coarse_steps=0.75, colour=30000.0,
                         strokes=1000.0, final_view_scale=1.0, final_luminance=True, border=8),
     "texture": ImagePrior(view_scale=2.0, tv=1.0, chroma_tv=3000.0, stages=(0.5, 1.0), coarse_steps=0.5, colour=3000.0,
-                          strokes=150.0, border=8),
+                          strokes=300.0, border=8),
     "inversion": ImagePrior(view_scale=1.0, jitter=0, tv=0.0, chroma_tv=16.0),
     "dream": ImagePrior(view_scale=2.0, jitter=0),
 }

@@ -17,7 +17,7 @@ from .color import match_histogram as _match_histogram
 from .checks import (check_choice, check_image_size, check_layer_weights, check_layers, check_positive, check_range,
                      check_size, check_steps, check_weight)
 from .images import load_image, resize, test_shape
-from .losses import GRAIN_SIGMAS, ColourTargets, GramTargets, StrokeTargets, summed
+from .losses import ColourTargets, GramTargets, StrokeTargets, summed
 from .models import Backbone, load_backbone
 from .optimize import OPTIMIZERS, Result, RunControls, initial_image, optimize_stages
 from .prior import PLAIN, ImagePrior, resolve
@@ -135,11 +135,10 @@ def synthesize_texture(sample, backbone: Backbone | str | None = None, layers=No
             of 5×5 patches against the sample's, Risser et al. 2017), which keeps the sample's palette where
             the Gram matrices alone let colour casts in; None: the prior's `colour` (3000 in the default
             prior, 0 in "plain"); 0 turns it off (Gatys's loss alone).
-        stroke_weight: weight of the sample's grain (`losses.StrokeTargets` on `losses.GRAIN_SIGMAS`: the
-            histograms of the bands of a Laplacian pyramid of the intensity, finest pixel level included,
-            matched to the sample's as in Heeger & Bergen 1995), which gives back the fine grain and the
-            contrast of the strokes that the Gram matrices seen through the 2x view leave soft; None: the
-            prior's `strokes` (150 in the default prior, 0 in "plain"); 0 turns it off.
+        stroke_weight: weight of the sample's grain (`losses.StrokeTargets`: the histograms of the bands of a
+            Laplacian pyramid of the luminance, 2 to 16 px wide, matched to the sample's as in Heeger & Bergen
+            1995), which gives back the detail and the contrast that the Gram matrices seen through the 2x view
+            leave as a fog; None: the prior's `strokes` (300 in the default prior, 0 in "plain"); 0 turns it off.
         prior: "default" (2x view, luminance and chroma TV, coarse-to-fine), "plain", a dict of
             overrides or an ImagePrior (see `lecturekit.prior`).
         controls, **run: the run controls (progress=, callback=, should_stop=, snapshots=).
@@ -190,7 +189,7 @@ def _stage(backbone: Backbone, prior: ImagePrior, sample: torch.Tensor, weights:
     targets = GramTargets(features, [sample], list(weights), weights, prefix="texture")
     strokes, scale = None, side / max(final)
     if prior.strokes:
-        strokes = StrokeTargets(sample if scale == 1 else resize(sample, scale=scale), GRAIN_SIGMAS)
+        strokes = StrokeTargets(sample if scale == 1 else resize(sample, scale=scale))
     x0 = (initial_image(torch.empty(1, 3, *shape, device=sample.device), "noise", seed, noise_std=0.2)
           if previous is None else resize(previous, shape))
     options = {"parameterization": "luminance"} if last and prior.final_luminance else {}
