@@ -46,7 +46,11 @@ def test_efros_leung_reproduces_a_periodic_texture():
 def test_texture_loss_decreases_and_size_can_grow(lite0, tubingen):
     sample = tubingen[..., :48, :48]
     r = lk.synthesize_texture(sample, lite0, layers=["stem", "stage1"], size=64, steps=20, seed=0, progress=False)
-    assert r.history["texture"][-1] < 0.3 * r.history["texture"][0]
+    assert r.history["total"][-1] < 0.1 * r.history["total"][0]
+    assert r.history["texture"][-1] < 0.5 * r.history["texture"][0]  # the grain term takes its share of 20 steps
+    plain = lk.synthesize_texture(sample, lite0, layers=["stem", "stage1"], size=64, steps=20, seed=0, progress=False,
+                                  stroke_weight=0)
+    assert plain.history["texture"][-1] < 0.3 * plain.history["texture"][0]  # the Gram loss alone falls further
     assert r.image.shape == (1, 3, 64, 64)
     assert "texture:stem" in r.history
 
