@@ -161,9 +161,10 @@ def synthesize_texture(sample, backbone: Backbone | str | None = None, layers=No
     final = tuple(sample.shape[-2:]) if size is None else (size, size) if isinstance(size, int) else tuple(size)
     final = test_shape(final)
     sizes = prior.stage_sizes(max(final))
+    seen: dict = {}  # the sample's Gram targets per view, computed once
 
     def make_stage(side: int, previous):
-        return _stage(backbone, prior, sample, weights, final, side, previous, seed, last=side == sizes[-1])
+        return _stage(backbone, prior, sample, weights, final, side, previous, seed, last=side == sizes[-1], seen=seen)
 
     result = optimize_stages(make_stage, sizes, prior.stage_steps(steps, len(sizes)), controls, desc="texture",
                              optimizer=optimizer, lr=lr)
@@ -176,17 +177,21 @@ def synthesize_texture(sample, backbone: Backbone | str | None = None, layers=No
 
 
 def _stage(backbone: Backbone, prior: ImagePrior, sample: torch.Tensor, weights: dict[str, float],
-           final: tuple[int, int], side: int, previous: torch.Tensor | None, seed: int | None, last: bool):
+           final: tuple[int, int], side: int, previous: torch.Tensor | None, seed: int | None, last: bool,
+           seen: dict):
     """Loss function, starting image and options of the coarse-to-fine stage whose longest side is `side`.
 
     The last stage after coarser ones takes the prior's final view and, with `prior.final_luminance`,
     changes the luminance only, as in style transfer. The sample's grain (`StrokeTargets`) is taken at
-    the stage's scale: the sample shrunk by side / max(final)."""
+    the stage's scale: the sample shrunk by side / max(final). seen: {view scale: (features, Gram
+    targets)}, filled here, so that stages with the same view share the sample's targets."""
     last = last and previous is not None
     prior = prior.final() if last else prior
     shape = tuple(max(1, round(d * side / max(final))) for d in final)
-    features = lambda x, ls: backbone.features(prior.view(x), ls)  # noqa: E731
-    targets = GramTargets(features, [sample], list(weights), weights, prefix="texture")
+    if prior.view_scale not in seen:
+        features = lambda x, ls, p=prior: backbone.features(p.view(x), ls)  # noqa: E731
+        seen[prior.view_scale] = features, GramTargets(features, [sample], list(weights), weights, prefix="texture")
+    features, targets = seen[prior.view_scale]
     strokes, scale = None, side / max(final)
     if prior.strokes:
         strokes = StrokeTargets(sample if scale == 1 else resize(sample, scale=scale))
