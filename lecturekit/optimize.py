@@ -214,7 +214,8 @@ def optimize_stages(make_stage: Callable[[int, torch.Tensor | None], tuple[LossF
     """Coarse-to-fine optimization: one `optimize_image` per size, each starting from the last.
 
     make_stage(size, previous image or None) -> (loss_fn, starting image at that size), or a third
-    item, a dict of options for that stage's `optimize_image` (e.g. its parameterization); a size is a
+    item, a dict of options for that stage's `optimize_image` (e.g. its parameterization, or a margin: then
+    the start is a canvas and `previous` the picture inside it); a size is a
     longest side (int) or an (H, W) pair (DeepDream's octaves). `steps` gives each stage's budget;
     `options` go to every stage's `optimize_image`. Returns the joined Result of the stages; stopped in a coarse
     stage, its image is make_stage's start at the last size.
@@ -234,10 +235,16 @@ def optimize_stages(make_stage: Callable[[int, torch.Tensor | None], tuple[LossF
         if r.stopped:
             break
     if result.stopped and size != sizes[-1]:  # stopped in a coarse stage: the picture at the size asked for
-        result.image = make_stage(sizes[-1], result.image)[1].detach()
+        _, x0, *extra = make_stage(sizes[-1], result.image)
+        result.image = frame(x0.detach(), (extra[0] if extra else {}).get("margin", 0))
         result.message = (f"{result.message} (stopped during the {_px(size)} stage; enlarged to "
                           f"{_px(sizes[-1])})").strip()
     return result
+
+
+def frame(canvas: torch.Tensor, margin: int) -> torch.Tensor:
+    """The picture inside (N, C, H, W) `canvas`: without `margin` px on every side (0: the canvas)."""
+    return canvas[..., margin:canvas.shape[-2] - margin, margin:canvas.shape[-1] - margin] if margin else canvas
 
 
 def _px(size) -> str:
@@ -274,8 +281,8 @@ def initial_image(like: torch.Tensor, init: str | torch.Tensor = "noise", seed: 
 def optimize_image(loss_fn: LossFn, init: torch.Tensor, *, optimizer: str = "lbfgs", steps: int = 100,
                    lr: float | None = None, maximize: bool = False,
                    clamp: tuple[float, float] | None = (0.0, 1.0), desc: str = "optimizing",
-                   schedule: str | None = None, parameterization="pixels", controls: RunControls | None = None,
-                   **run) -> Result:
+                   schedule: str | None = None, parameterization="pixels", margin: int = 0,
+                   controls: RunControls | None = None, **run) -> Result:
     """Optimize an image, starting at `init` (1, 3, H, W) in [0, 1], against `loss_fn`.
 
     Args:
@@ -289,18 +296,24 @@ def optimize_image(loss_fn: LossFn, init: torch.Tensor, *, optimizer: str = "lbf
         parameterization: what the optimizer changes (`lecturekit.param`): "pixels" (the default) or
             "fourier" (a decorrelated, 1/f-scaled spectrum), "luminance" (Y only, the chroma of `init`
             kept), or a callable init -> parameterization.
+        margin: the picture is painted on a canvas `margin` px wider than it on every side: `init` is
+            that canvas, and so is what `loss_fn` gets, while the Result's image, its snapshots and the
+            callback's image are the picture inside it (`frame`). Style transfer paints this way, so that
+            its edge rows are painted like any other (`ImagePrior.canvas`).
         controls, **run: a RunControls, or its fields as keywords (progress=False, callback=...,
             should_stop=..., snapshots=(0, 50)).
 
     Returns a Result. Ctrl-C keeps the best image so far; a NaN/inf loss stops the run and keeps the last
     image whose loss was finite; both say so with a RuntimeWarning (`RunControls.report`).
     """
+    from .checks import check_range
     from .param import make
     controls = RunControls.take(run, controls)
+    check_range("margin", margin, minimum=0, maximum=(min(init.shape[-2:]) - 1) // 2, integer=True)
     param = make(parameterization, init)
     opt = make_optimizer(optimizer, param.params, lr)
-    result = Result(image=init.detach().clone(), config=dict(optimizer=optimizer, steps=steps, lr=lr))
-    objective = _Objective(loss_fn, param, opt, result, -1.0 if maximize else 1.0)
+    result = Result(image=frame(init.detach(), margin).clone(), config=dict(optimizer=optimizer, steps=steps, lr=lr))
+    objective = _Objective(loss_fn, param, opt, result, -1.0 if maximize else 1.0, margin)
     return _run(objective, steps, _scheduler(schedule, opt, steps), clamp, controls, desc)
 
 
@@ -325,14 +338,14 @@ def _run(objective: "_Objective", steps: int, scheduler, clamp, controls: RunCon
             _record(result.history, objective.terms, objective.total)
             result.steps = step
             result.times.append(time.perf_counter() - start)
-            image = param.image().detach()
+            image = objective.picture()
             if step in snapshots:
                 result.snapshots[step] = image.clone()
             if controls.after_step(step, image, objective.terms, objective.total, bar):
                 result.stopped, result.message = "stop", controls.report("stop", step, steps)
                 break
         if result.stopped != "nan":
-            result.image = param.image().detach().clone()
+            result.image = objective.picture().clone()
     except KeyboardInterrupt:
         result.stopped = "interrupted"
         result.message = controls.report("interrupted", result.steps, steps, "best image")
@@ -352,9 +365,15 @@ class _Objective:
     """The optimizer's closure: evaluates the loss on the parameterized image, back-propagates, keeps the
     best image and detached terms (so the graph is freed before the next step), and flags a NaN."""
 
-    def __init__(self, loss_fn: LossFn, param, opt: torch.optim.Optimizer, result: Result, sign: float):
+    def __init__(self, loss_fn: LossFn, param, opt: torch.optim.Optimizer, result: Result, sign: float,
+                 margin: int = 0):
         self.loss_fn, self.param, self.opt, self.result, self.sign = loss_fn, param, opt, result, sign
         self.best, self.terms, self.total, self.bad = math.inf, {}, math.nan, False
+        self.margin = margin
+
+    def picture(self) -> torch.Tensor:
+        """The current picture (the canvas without its margin), detached."""
+        return frame(self.param.image().detach(), self.margin)
 
     def __call__(self) -> torch.Tensor:
         self.opt.zero_grad(set_to_none=True)
@@ -370,5 +389,5 @@ class _Objective:
         self.terms, self.total = {k: v.detach() for k, v in terms.items()}, float(total.detach())
         if self.sign * self.total < self.best:
             self.best = self.sign * self.total
-            self.result.image = image.detach().clone()
+            self.result.image = frame(image.detach(), self.margin).clone()
         return self.sign * total

@@ -5,9 +5,11 @@ energy into pixel-level patterns that the net barely sees (colour confetti, stri
 they are the cheapest way to move a Gram matrix or an activation. The prior has a few small pieces:
 
   1. the **view**: the loss network sees a bilinear 2x upsampling of the image (and a random shift of a
-     few pixels, the jitter; for style transfer and texture, the image first mirrored a few pixels outwards,
-     the border). Upsampling low-passes the gradient that reaches the pixels, so strokes
-     become broad and painterly instead of single-pixel speckle;
+     few pixels, the jitter; for texture, the image first mirrored a few pixels outwards, the border).
+     Upsampling low-passes the gradient that reaches the pixels, so strokes become broad and painterly
+     instead of single-pixel speckle. Style transfer paints on a **canvas** a few pixels wider than the
+     picture on every side and keeps the picture inside it, so that the picture's edge rows are painted
+     like any other;
   2. **total variation** on luminance and, separately and stronger, on the two chroma channels: real
      photos and paintings have little fine colour detail, so colour noise is penalized hardest;
   3. **coarse-to-fine** stages: most steps run at a fraction of the size (0.4 for style transfer, 0.5 for
@@ -67,6 +69,14 @@ class ImagePrior:
         (each of the `border` rows nearest an edge is seen twice, the edge row too): a mirror about the edge
         row would leave that row the only one seen once, and the first row or column then turned to colour
         confetti.
+    canvas: paint on a canvas this many pixels wider than the picture on every side (at every stage's
+        size), started from the picture mirrored outwards (`extend`), with the photo's content mirrored
+        likewise, and keep the picture inside it (`optimize_image(margin=)`): the picture's edge rows are
+        painted like any other row, with neighbours on both sides, and whatever the canvas's own edge does
+        is cut away. Style transfer's default (8) replaces the border: in golden_gate × Escher's coarse
+        stage (205 px) the chroma differences along the top row were 1.7× the middle's with the border,
+        which painted the first rows as colour confetti, and 1.0× on the canvas. Texture synthesis takes
+        it too; its default is 0.
     """
 
     view_scale: float = 1.0
@@ -80,6 +90,7 @@ class ImagePrior:
     final_view_scale: float | None = None
     final_luminance: bool = False
     border: int = 0
+    canvas: int = 0
 
     def __post_init__(self):
         from .checks import ParameterError, check_range, check_weight
@@ -92,6 +103,7 @@ class ImagePrior:
         if self.final_view_scale is not None:
             check_range("prior final_view_scale", self.final_view_scale, minimum=0.25, maximum=4.0)
         check_range("prior border", self.border, minimum=0, integer=True)
+        check_range("prior canvas", self.canvas, minimum=0, maximum=MIN_STAGE // 4, integer=True)
         if not isinstance(self.final_luminance, bool):
             raise ParameterError(f"prior final_luminance must be True or False, not {self.final_luminance!r}")
         check_range("prior coarse_steps", self.coarse_steps, minimum=0.0, maximum=1.0)
@@ -112,6 +124,11 @@ class ImagePrior:
         if self.view_scale != 1.0:
             x = F.interpolate(x, scale_factor=self.view_scale, mode="bilinear", align_corners=False)
         return x
+
+    def extend(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, C, H, W) mirrored outwards by `canvas` px on every side: the start of a canvas, or the photo
+        that its content is measured against (`frame` in `optimize` cuts the picture out again)."""
+        return _mirror(x, self.canvas) if self.canvas else x
 
     def final(self) -> "ImagePrior":
         """The prior of the last, full-size stage after coarser ones: its own view scale."""
@@ -148,7 +165,7 @@ PLAIN = ImagePrior()
 # Chosen by measurement (bench/prior_bench.py and bench/results.md) on the lecture images.
 DEFAULTS = {
     "style": ImagePrior(view_scale=2.0, tv=3.0, chroma_tv=4000.0, stages=(0.4, 1.0), coarse_steps=0.75, colour=30000.0,
-                        strokes=1000.0, final_view_scale=1.0, final_luminance=True, border=8),
+                        strokes=1000.0, final_view_scale=1.0, final_luminance=True, canvas=8),
     "texture": ImagePrior(view_scale=2.0, tv=1.0, chroma_tv=3000.0, stages=(0.5, 1.0), coarse_steps=0.5, colour=3000.0,
                           strokes=300.0, border=8),
     "inversion": ImagePrior(view_scale=1.0, jitter=0, tv=0.0, chroma_tv=16.0),

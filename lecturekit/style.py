@@ -85,7 +85,9 @@ def _stage(backbone: Backbone, cfg: StyleConfig, prior: ImagePrior, content: tor
     """Loss function, starting image and options of one coarse-to-fine stage at `size` (longest side).
 
     final: the last stage after coarser ones (`previous` given): it takes the prior's final view scale
-    and, with `prior.final_luminance`, changes the luminance only."""
+    and, with `prior.final_luminance`, changes the luminance only. With `prior.canvas` the start is the
+    picture mirrored outwards, the content target the photo mirrored likewise, and the options say so
+    (`margin`)."""
     final = final and previous is not None
     prior = prior.final() if final else prior
     c = resize(content, size)
@@ -94,7 +96,7 @@ def _stage(backbone: Backbone, cfg: StyleConfig, prior: ImagePrior, content: tor
         c = _luminance_image(c)
         styles = [match_luminance_stats(_luminance_image(s), c).clamp(0, 1) for s in styles]
     features = _features_fn(backbone, cfg, prior)
-    content_terms = ContentTargets(features, c, list(cfg.content_layers))
+    content_terms = ContentTargets(features, prior.extend(c), list(cfg.content_layers))
     style_terms = GramTargets(features, styles, list(cfg.style_layers),
                               dict(zip(cfg.style_layers, cfg.style_layer_weights)), list(cfg.style_blend))
     if previous is None:
@@ -105,7 +107,9 @@ def _stage(backbone: Backbone, cfg: StyleConfig, prior: ImagePrior, content: tor
     colours = ColourTargets.mixture(styles, cfg.style_blend, blur=6, stride=2) if prior.colour else None
     strokes = StrokeTargets.mixture(styles, cfg.style_blend) if prior.strokes else None
     options = {"parameterization": "luminance"} if final and prior.final_luminance else {}
-    return style_loss_fn(features, content_terms, style_terms, prior, cfg, colours, strokes), x0.contiguous(), options
+    options = {**options, "margin": prior.canvas} if prior.canvas else options
+    loss_fn = style_loss_fn(features, content_terms, style_terms, prior, cfg, colours, strokes)
+    return loss_fn, prior.extend(x0).contiguous(), options
 
 
 

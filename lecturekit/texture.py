@@ -198,7 +198,8 @@ def _stage(backbone: Backbone, prior: ImagePrior, sample: torch.Tensor, weights:
     x0 = (initial_image(torch.empty(1, 3, *shape, device=sample.device), "noise", seed, noise_std=0.2)
           if previous is None else resize(previous, shape))
     options = {"parameterization": "luminance"} if last and prior.final_luminance else {}
-    return texture_loss(features, targets, prior, sample, prior.colour, strokes), x0, options
+    options = {**options, "margin": prior.canvas} if prior.canvas else options
+    return texture_loss(features, targets, prior, sample, prior.colour, strokes), prior.extend(x0), options
 
 
 def _texture_layers(backbone: Backbone, layers, layer_weights) -> dict[str, float]:

@@ -77,3 +77,9 @@ def test_inversion_keeps_the_lesson_tv_beside_the_prior_tv(lite0):
     lum, chroma = total_variation(x)
     assert torch.allclose(terms["tv_beta"], 10.0 * lum_beta) and torch.allclose(terms["tv_beta_chroma"], 10.0 * chroma_beta)
     assert torch.allclose(terms["tv"], 2.0 * lum) and torch.allclose(terms["tv_chroma"], 3.0 * chroma)
+
+
+def test_a_texture_can_be_painted_on_a_canvas(lite0_random, tubingen):
+    r = lk.synthesize_texture(tubingen[..., :48, :48], lite0_random, size=(40, 56), steps=3, seed=0, progress=False,
+                              prior={"canvas": 4, "stages": (1.0,)}, snapshots=(0,))
+    assert r.image.shape == r.snapshots[0].shape == (1, 3, 40, 56) and r.config["prior"]["canvas"] == 4

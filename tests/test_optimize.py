@@ -136,3 +136,26 @@ def test_luminance_parameterization_changes_light_and_dark_only():
     inside = ((r.image > 1e-4) & (r.image < 1 - 1e-4)).all(1, keepdim=True).expand(-1, 2, -1, -1)
     assert torch.allclose(ours[:, 1:][inside], start[:, 1:][inside], atol=1e-5)  # the chroma did not
     assert 0 <= float(r.image.min()) and float(r.image.max()) <= 1
+
+
+def test_a_margin_paints_a_canvas_and_keeps_the_picture_inside():
+    from lecturekit.checks import ParameterError
+    target = torch.rand(1, 3, 12, 14)
+    seen, shown = [], []
+
+    def loss(x):
+        seen.append(tuple(x.shape))
+        return {"l2": (x - target).pow(2).sum()}
+    r = optimize_image(loss, torch.zeros(1, 3, 12, 14), optimizer="adam", lr=0.05, steps=60, margin=3,
+                       snapshots=(0, 60), callback=lambda step, image, terms: shown.append(tuple(image.shape)),
+                       progress=False)
+    assert set(seen) == {(1, 3, 12, 14)}  # the loss sees the whole canvas
+    assert set(shown) == {(1, 3, 6, 8)} and r.image.shape == r.snapshots[60].shape == (1, 3, 6, 8)
+    assert torch.equal(r.snapshots[0], torch.zeros(1, 3, 6, 8))
+    assert (r.image - target[..., 3:-3, 3:-3]).abs().max() < 0.1  # the picture inside the painted canvas
+    with pytest.warns(RuntimeWarning, match="Interrupted"):  # interrupted: the best picture, inside too
+        def stop(x):
+            raise KeyboardInterrupt
+        assert optimize_image(stop, torch.zeros(1, 3, 12, 14), margin=3, progress=False).image.shape == (1, 3, 6, 8)
+    with pytest.raises(ParameterError, match="margin"):
+        optimize_image(loss, torch.zeros(1, 3, 12, 14), margin=6, progress=False)

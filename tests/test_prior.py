@@ -91,7 +91,20 @@ def test_the_border_mirrors_the_image_outwards_before_the_view():
     y = x.clone().requires_grad_(True)
     ImagePrior(border=3).view(y).sum().backward()
     assert torch.equal(y.grad, torch.ones_like(x))  # the mirror passes no gradient: no pixel counts twice
-    assert DEFAULTS["style"].border == DEFAULTS["texture"].border == 8
+    assert DEFAULTS["texture"].border == 8 and DEFAULTS["style"].border == 0  # style paints on a canvas instead
+
+
+def test_the_canvas_is_the_picture_mirrored_outwards():
+    from lecturekit.checks import ParameterError
+    x = torch.rand(1, 3, 10, 14)
+    c = ImagePrior(canvas=3).extend(x)
+    assert c.shape == (1, 3, 16, 20) and torch.equal(c[..., 3:-3, 3:-3], x)
+    assert torch.equal(c[..., :3, 3:-3], x[..., :3, :].flip(-2)) and torch.equal(c[..., 3:-3, -3:], x[..., -3:].flip(-1))
+    assert torch.equal(PLAIN.extend(x), x)
+    assert DEFAULTS["style"].canvas == 8 and DEFAULTS["texture"].canvas == 0
+    for bad in (-1, 17, 2.5):
+        with pytest.raises(ParameterError, match="canvas"):
+            ImagePrior(canvas=bad)
 
 
 def test_resolve():

@@ -188,3 +188,24 @@ def test_the_stroke_weight_comes_from_the_prior_and_can_be_set(lite0_random, tub
     assert runs[5.0].history["strokes"][0] == pytest.approx(runs[None].history["strokes"][0] * 5.0 / 1000.0, rel=1e-4)
     plain = lk.style_transfer(tubingen, starry, backbone=lite0_random, size=64, steps=2, prior="plain", progress=False)
     assert "strokes" not in plain.history
+
+
+def test_style_transfer_paints_on_a_canvas_and_returns_the_picture(lite0_random, tubingen, starry, monkeypatch):
+    import lecturekit.optimize
+    starts, original = [], lecturekit.optimize.optimize_image
+
+    def spy(loss_fn, init, **options):
+        starts.append((tuple(init.shape[-2:]), options.get("margin", 0), init))
+        return original(loss_fn, init, **options)
+    monkeypatch.setattr(lecturekit.optimize, "optimize_image", spy)
+    r = lk.style_transfer(tubingen, starry, backbone=lite0_random, size=128, steps=4, snapshots=(0,),
+                          prior={"stages": (0.5, 1.0)}, progress=False)
+    photo = lk.resize(tubingen, 128)
+    assert r.image.shape[-2:] == photo.shape[-2:] and r.config["sizes"] == [64, 128]
+    (coarse, m0, init), (full, m1, _) = starts
+    assert m0 == m1 == 8 and full == (photo.shape[-2] + 16, photo.shape[-1] + 16)
+    assert torch.allclose(init[..., 8:-8, 8:-8], r.snapshots[0])  # the start: the photo, mirrored outwards
+    assert torch.equal(init[..., :8, 8:-8], init[..., 8:16, 8:-8].flip(-2))
+    starts.clear()
+    r = lk.style_transfer(tubingen, starry, backbone=lite0_random, size=64, steps=1, prior={"canvas": 0}, progress=False)
+    assert starts[0][:2] == (tuple(r.image.shape[-2:]), 0)
