@@ -288,6 +288,29 @@ def resize(x: torch.Tensor, size: int | tuple[int, int] | None = None, scale: fl
     return y.clamp(0, 1) if clamp else y
 
 
+def enlarge(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """A coarse stage's picture (N, C, h, w) in [0, 1] at a finer stage's (H, W): bilinear, then a Gaussian
+    of σ = half the enlargement factor (px), which takes out what bilinear enlargement adds above the
+    coarse picture's own finest detail. Without it a 2× enlargement leaves pairs of alike pixels that the
+    finer stage does not repaint: on the 256 px textures the differences across odd columns stayed
+    1.2–1.6× those across even ones (1.1–1.2× after), a 2 px grid seen zoomed in."""
+    factor = max(size[0] / x.shape[-2], size[1] / x.shape[-1])
+    y = resize(x, tuple(size))
+    return gaussian_blur(y, factor / 2) if factor > 1 else y
+
+
+def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """(N, C, H, W) blurred by a Gaussian of `sigma` px (separable, 3σ wide, edges reflected)."""
+    r = min(math.ceil(3 * sigma), x.shape[-2] - 1, x.shape[-1] - 1)
+    if sigma <= 0 or r < 1:
+        return x
+    t = torch.arange(-r, r + 1, dtype=x.dtype, device=x.device)
+    k = torch.exp(-t**2 / (2 * sigma**2))
+    k = (k / k.sum()).expand(x.shape[1], 1, -1)
+    x = F.conv2d(F.pad(x, (r, r, 0, 0), mode="reflect"), k[..., None, :], groups=x.shape[1])
+    return F.conv2d(F.pad(x, (0, 0, r, r), mode="reflect"), k[..., :, None], groups=x.shape[1])
+
+
 def to_pil(x: torch.Tensor) -> Image.Image:
     """(1, 3, H, W) or (3, H, W) in [0, 1] -> an 8-bit RGB PIL image."""
     x = x.detach().float().cpu()

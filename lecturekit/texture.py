@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from .color import match_histogram as _match_histogram
 from .checks import (check_choice, check_image_size, check_layer_weights, check_layers, check_positive, check_range,
                      check_size, check_steps, check_weight)
-from .images import load_image, resize, test_shape
+from .images import enlarge, load_image, resize, test_shape
 from .losses import ColourTargets, GramTargets, StrokeTargets, summed
 from .models import Backbone, load_backbone
 from .optimize import OPTIMIZERS, Result, RunControls, initial_image, optimize_stages
@@ -196,7 +196,7 @@ def _stage(backbone: Backbone, prior: ImagePrior, sample: torch.Tensor, weights:
     if prior.strokes:
         strokes = StrokeTargets(sample if scale == 1 else resize(sample, scale=scale))
     x0 = (initial_image(torch.empty(1, 3, *shape, device=sample.device), "noise", seed, noise_std=0.2)
-          if previous is None else resize(previous, shape))
+          if previous is None else enlarge(previous, shape))
     options = {"parameterization": "luminance"} if last and prior.final_luminance else {}
     options = {**options, "margin": prior.canvas} if prior.canvas else options
     return texture_loss(features, targets, prior, sample, prior.colour, strokes), prior.extend(x0), options

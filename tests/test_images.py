@@ -103,3 +103,19 @@ def test_save_roundtrip_with_metadata(tmp_path):
     assert (load_image(path) - x).abs().max() <= 1 / 255 + 1e-6
     save_image(x, tmp_path / "out.jpg", metadata={"seed": 4})
     assert read_metadata(tmp_path / "out.jpg") == {"seed": 4}
+
+
+def test_enlarging_a_coarse_picture_leaves_no_grid_of_pixel_pairs():
+    from lecturekit.images import enlarge, gaussian_blur, resize
+
+    def odd_over_even(x):  # differences across odd columns over those across even ones (1: no 2 px grid)
+        d = (x[..., 1:] - x[..., :-1]).abs().mean((0, 1, 2))
+        return float(d[1::2].mean() / d[0::2].mean())
+    coarse = torch.rand(1, 3, 48, 64, generator=torch.Generator().manual_seed(0))
+    plain, enlarged = resize(coarse, (96, 128)), enlarge(coarse, (96, 128))
+    assert enlarged.shape == (1, 3, 96, 128) and 0 <= enlarged.min() and enlarged.max() <= 1
+    assert odd_over_even(plain) > 1.8 and odd_over_even(enlarged) < 1.2
+    assert torch.allclose(enlarge(torch.full((1, 3, 8, 8), 0.3), (16, 16)), torch.full((1, 3, 16, 16), 0.3))
+    assert torch.equal(enlarge(coarse, (48, 64)), coarse)  # no enlargement, no blur
+    blurred = gaussian_blur(coarse, 1.0)
+    assert torch.allclose(blurred.mean(), coarse.mean(), atol=0.01) and blurred.std() < 0.5 * coarse.std()
