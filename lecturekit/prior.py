@@ -161,6 +161,7 @@ class ImagePrior:
 
 
 PLAIN = ImagePrior()
+CANVAS_LESSONS = ("style", "texture")  # the lessons whose stages paint on a canvas (`ImagePrior.canvas`)
 
 # Chosen by measurement (bench/prior_bench.py and bench/results.md) on the lecture images.
 DEFAULTS = {
@@ -179,6 +180,15 @@ def resolve(prior, lesson: str) -> ImagePrior:
     "default": the measured default; None or "plain": no prior; a dict: the default with these fields
     replaced, e.g. {"tv": 0}; an ImagePrior: itself.
     """
+    resolved = _resolve(prior, lesson)
+    if resolved.canvas and lesson not in CANVAS_LESSONS:
+        from .checks import ParameterError
+        raise ParameterError(f"prior canvas paints on a larger canvas in {' and '.join(CANVAS_LESSONS)} only; "
+                             f"{lesson} does not use it: leave it at 0")
+    return resolved
+
+
+def _resolve(prior, lesson: str) -> ImagePrior:
     if isinstance(prior, ImagePrior):
         return prior
     if prior is None or prior == "plain":

@@ -116,3 +116,13 @@ def test_resolve():
         resolve({"speckle": 1}, "style")
     with pytest.raises(ValueError, match="prior must be"):
         resolve(3, "style")
+
+
+def test_a_canvas_is_refused_where_no_lesson_paints_on_one():
+    from lecturekit.checks import ParameterError
+    assert resolve({"canvas": 4}, "texture").canvas == 4
+    for lesson in ("inversion", "dream"):
+        with pytest.raises(ParameterError, match="canvas"):
+            resolve({"canvas": 4}, lesson)
+        with pytest.raises(ParameterError, match="canvas"):
+            resolve(ImagePrior(canvas=4), lesson)
