@@ -79,7 +79,17 @@ def test_inversion_keeps_the_lesson_tv_beside_the_prior_tv(lite0):
     assert torch.allclose(terms["tv"], 2.0 * lum) and torch.allclose(terms["tv_chroma"], 3.0 * chroma)
 
 
-def test_a_texture_can_be_painted_on_a_canvas(lite0_random, tubingen):
+def test_a_texture_can_be_painted_on_a_canvas(lite0_random, tubingen, monkeypatch):
+    import lecturekit.optimize
+    starts, original = [], lecturekit.optimize.optimize_image
+
+    def spy(loss_fn, init, **options):
+        starts.append((tuple(init.shape[-2:]), options.get("margin", 0), init))
+        return original(loss_fn, init, **options)
+    monkeypatch.setattr(lecturekit.optimize, "optimize_image", spy)
     r = lk.synthesize_texture(tubingen[..., :48, :48], lite0_random, size=(40, 56), steps=3, seed=0, progress=False,
                               prior={"canvas": 4, "stages": (1.0,)}, snapshots=(0,))
-    assert r.image.shape == r.snapshots[0].shape == (1, 3, 40, 56) and r.config["prior"]["canvas"] == 4
+    (shape, margin, init), = starts
+    assert shape == (48, 64) and margin == 4  # the loss saw the canvas, 4 px wider on every side
+    assert torch.equal(init[..., :4, 4:-4], init[..., 4:8, 4:-4].flip(-2))  # started from the noise mirrored
+    assert r.image.shape == r.snapshots[0].shape == (1, 3, 40, 56)  # the picture inside it

@@ -206,7 +206,7 @@ def test_stroke_bands_are_the_luminance_difference_of_gaussians():
 
 
 def test_texture_takes_its_grain_weight_from_the_prior(lite0_random):
-    """The sample's grain (the stroke term on the finest bands too) is one more prior term of texture
+    """The sample's grain (the stroke term on its 2-16 px bands) is one more prior term of texture
     synthesis: on in the default prior, off in "plain", set by stroke_weight=, and refused without targets."""
     import lecturekit as lk
     from lecturekit import texture

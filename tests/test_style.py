@@ -204,8 +204,9 @@ def test_style_transfer_paints_on_a_canvas_and_returns_the_picture(lite0_random,
     assert r.image.shape[-2:] == photo.shape[-2:] and r.config["sizes"] == [64, 128]
     (coarse, m0, init), (full, m1, _) = starts
     assert m0 == m1 == 8 and full == (photo.shape[-2] + 16, photo.shape[-1] + 16)
-    assert torch.allclose(init[..., 8:-8, 8:-8], r.snapshots[0])  # the start: the photo, mirrored outwards
-    assert torch.equal(init[..., :8, 8:-8], init[..., 8:16, 8:-8].flip(-2))
+    assert torch.allclose(init[..., 8:-8, 8:-8], lk.resize(tubingen, 64))  # the start: the photo at 64 px,
+    assert torch.allclose(r.snapshots[0], lk.resize(tubingen, 64))  # shown without the canvas,
+    assert torch.equal(init[..., :8, 8:-8], init[..., 8:16, 8:-8].flip(-2))  # and mirrored outwards
     starts.clear()
     r = lk.style_transfer(tubingen, starry, backbone=lite0_random, size=64, steps=1, prior={"canvas": 0}, progress=False)
     assert starts[0][:2] == (tuple(r.image.shape[-2:]), 0)
