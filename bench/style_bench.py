@@ -38,7 +38,7 @@ def reference_step_time(bb, content, style) -> float:
         bb = _build_lite0(load_lite0_state_dict(), fold_bn=False)
         bb.defaults = defaults
     d = bb.defaults
-    model, cl, sl = build(named_stages(bb), bb.mean.view(-1), bb.std.view(-1), content, style, d.content_layers,
+    model, cl, sl = build(named_stages(bb), bb.mean.view(-1), bb.std.view(-1), content, style, d.gatys_content_layers,
                           d.style_layers)
     _, times, _ = run(model, cl, sl, content, STEPS + WARMUP)
     return sum(times[WARMUP:]) / STEPS
@@ -60,7 +60,7 @@ def quality(bb, content, style, precision: str, channels_last: bool, steps: int 
     from lecturekit.style import StyleConfig, style_loss_fn
     d = bb.defaults
     feats = lambda x, layers: bb.features(x, layers)  # noqa: E731
-    loss32 = style_loss_fn(feats, ContentTargets(feats, content, d.content_layers),
+    loss32 = style_loss_fn(feats, ContentTargets(feats, content, d.gatys_content_layers),
                            GramTargets(feats, [style], d.style_layers), PLAIN, StyleConfig(dream_layers=()))
     out = []
     for prec, cl in (("float32", False), (precision, channels_last)):

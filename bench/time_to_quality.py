@@ -91,7 +91,8 @@ def plain_loss(bb, photo, painting):
     def loss(image):
         c = lk.resize(photo, tuple(image.shape[-2:]))
         s = lk.resize(painting, max(image.shape[-2:]))
-        fn = style_loss_fn(feats, ContentTargets(feats, c, d.content_layers), GramTargets(feats, [s], d.style_layers),
+        fn = style_loss_fn(feats, ContentTargets(feats, c, d.gatys_content_layers),
+                           GramTargets(feats, [s], d.style_layers),
                            PLAIN, StyleConfig(dream_layers=()))
         with torch.no_grad():
             return float(sum(v for k, v in fn(image).items() if ":" not in k))
@@ -128,7 +129,7 @@ def reference_run(bb, photo, painting, size, target_loss, yardstick, steps=max(R
     stages = named_stages(bb)
     watch = Watch(photo, painting, yardstick, target_loss)
     content, style = lk.resize(photo, size), lk.resize(painting, size)
-    model, cl, sl = build(stages, bb.mean.view(-1), bb.std.view(-1), content, style, d.content_layers,
+    model, cl, sl = build(stages, bb.mean.view(-1), bb.std.view(-1), content, style, d.gatys_content_layers,
                           d.style_layers, normalized=True)
     x, times, losses = run(model, cl, sl, content, steps, style_weight=1e3,
                            callback=lambda step, image, _: watch(step, image))
@@ -152,7 +153,7 @@ def race_rows(bb, photo, painting, size, reference, label, repeats=2):
         runs.append(lk.style_transfer(photo, painting, backbone=bb, size=size, steps=int(max(RACE_STEPS) * 1.5),
                                       prior="plain", progress=False))
         if i + 1 < repeats:
-            model, cl, sl = build(stages, bb.mean.view(-1), bb.std.view(-1), content, style, d.content_layers,
+            model, cl, sl = build(stages, bb.mean.view(-1), bb.std.view(-1), content, style, d.gatys_content_layers,
                                   d.style_layers, normalized=True)
             _, times, losses = run(model, cl, sl, content, max(RACE_STEPS), style_weight=1e3)
             curves.append((np.cumsum(times), losses))
@@ -170,7 +171,7 @@ def race_rows(bb, photo, painting, size, reference, label, repeats=2):
 
 def compile_rows(bb, size=512) -> list[list]:
     """torch.compile against eager: one forward + backward pass to the style layers, NHWC float32."""
-    layers = list(dict.fromkeys([*bb.defaults.style_layers, *bb.defaults.content_layers]))
+    layers = list(dict.fromkeys([*bb.defaults.style_layers, *bb.defaults.gatys_content_layers]))
     x = torch.rand(1, 3, size * 3 // 4, size, requires_grad=True)
     fmt = torch.channels_last
     bb.to(memory_format=fmt)

@@ -26,7 +26,8 @@ class StyleConfig:
     """Every option of a style transfer, validated once; `result.config` is its `asdict`.
 
     content_weight, style_weight: α and β. tv_weight: the prior's luminance TV (None: the prior's).
-    content_layers, style_layers, style_layer_weights, dream_layers: None = the backbone's defaults.
+    content_layers, style_layers, style_layer_weights, dream_layers: None = the backbone's defaults (the
+        content: `BackboneDefaults.gatys_content_layers`).
     init: "content", "noise", "style" or a tensor. optimizer, lr, steps: see `optimize_image`.
     size: longest side of the output (None: the content's own size). style_scale: the painting is
     resized to style_scale × the output's longest side. style_blend: weights of several styles.
@@ -107,7 +108,7 @@ class StyleConfig:
         layer_weights = tuple(layer_weights or [1.0] * len(style_layers))
         checks.check_layer_weights(layer_weights, style_layers)
         cfg = dataclasses.replace(
-            self, content_layers=tuple(self.content_layers or d.content_layers), style_layers=style_layers,
+            self, content_layers=tuple(self.content_layers or d.gatys_content_layers), style_layers=style_layers,
             style_layer_weights=layer_weights, style_blend=tuple(checks.check_blend(self.style_blend, n_styles)),
             dream_layers=tuple(self.dream_layers or (d.dream_layers if self.dream_weight else ())))
         for layer in [*cfg.content_layers, *cfg.style_layers, *cfg.dream_layers]:

@@ -18,7 +18,7 @@ import torch
 
 from . import checks
 from .color import luminance_transfer, match_color, match_luminance_stats, rgb_to_ycc
-from .images import load_image, resize
+from .images import enlarge, load_image, resize
 from .losses import ColourTargets, ContentTargets, GramTargets, StrokeTargets, l2_activation, summed
 from .models import Backbone, load_backbone
 from .configs import ORIGINAL_COLORS, POOLINGS, PRECISIONS, StyleConfig  # noqa: F401  (re-exported)
@@ -102,7 +102,7 @@ def _stage(backbone: Backbone, cfg: StyleConfig, prior: ImagePrior, content: tor
     if previous is None:
         x0 = initial_image(c, cfg.init, cfg.seed, content=c, style=styles[0])
     else:
-        x0 = resize(previous, tuple(c.shape[-2:]))
+        x0 = enlarge(previous, tuple(c.shape[-2:]), chroma_only=True)
         x0 = _luminance_image(x0) if cfg.original_colors == "luminance" else x0
     colours = ColourTargets.mixture(styles, cfg.style_blend, blur=6, stride=2) if prior.colour else None
     strokes = StrokeTargets.mixture(styles, cfg.style_blend) if prior.strokes else None

@@ -57,11 +57,12 @@ def texture_view(sample, backbone=None, *, depth: int = 3, steps: int = 100, see
 def style_view(content, style, backbone=None, *, style_weight: float = 1e3, content_weight: float = 1.0,
                content_layer: str | None = None, steps: int = 60, tv_weight: float = 3.0, size: int = 384,
                callback=None, should_stop=None) -> torch.Tensor:
-    """Gatys style transfer with the lecture's hyperparameters."""
+    """Gatys style transfer with the lecture's hyperparameters. content_layer: a layer, several joined by
+    " + " ("stage1 + stage2"), or None (the backbone's default)."""
     from .style import style_transfer
     return style_transfer(content, style, backbone=backbone, style_weight=style_weight,
                           content_weight=content_weight, tv_weight=tv_weight, steps=steps, size=size,
-                          content_layers=[content_layer] if content_layer else None, progress=False,
+                          content_layers=content_layer.split(" + ") if content_layer else None, progress=False,
                           callback=callback, should_stop=should_stop).image
 
 
@@ -351,7 +352,8 @@ def style_explorer(content, style, backbone=None, steps: int = 60, size: int = 3
     from .models import load_backbone
     bb = load_backbone(backbone)
     layers = list(layers or bb.layers)
-    default_layer = bb.defaults.content_layers[0]
+    default_layer = " + ".join(bb.defaults.gatys_content_layers)  # several layers: one choice, "stage1 + stage2"
+    layers = ([default_layer] if default_layer not in layers else []) + layers
     controls = {"style_weight": w.FloatLogSlider(value=1e3, base=10, min=0, max=6, description="style weight β",
                                                  **_SLIDER),
                 "content_weight": w.FloatLogSlider(value=1.0, base=10, min=-2, max=2,

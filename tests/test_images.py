@@ -119,3 +119,18 @@ def test_enlarging_a_coarse_picture_leaves_no_grid_of_pixel_pairs():
     assert torch.equal(enlarge(coarse, (48, 64)), coarse)  # no enlargement, no blur
     blurred = gaussian_blur(coarse, 1.0)
     assert torch.allclose(blurred.mean(), coarse.mean(), atol=0.01) and blurred.std() < 0.5 * coarse.std()
+
+
+def test_enlarging_the_colours_only_keeps_the_luminance_for_the_last_stage():
+    from lecturekit.color import rgb_to_ycc
+    from lecturekit.images import enlarge, resize
+
+    def odd_over_even(x):
+        d = (x[..., 1:] - x[..., :-1]).abs().mean((0, 1, 2))
+        return float(d[1::2].mean() / d[0::2].mean())
+    coarse = 0.25 + 0.5 * torch.rand(1, 3, 48, 64, generator=torch.Generator().manual_seed(1))  # nothing clipped
+    plain, enlarged = rgb_to_ycc(resize(coarse, (96, 128))), rgb_to_ycc(enlarge(coarse, (96, 128), chroma_only=True))
+    assert torch.allclose(enlarged[:, :1], plain[:, :1], atol=1e-5)  # the luminance: bilinear, as sharp
+    assert odd_over_even(plain[:, 1:]) > 1.8 and odd_over_even(enlarged[:, 1:]) < 1.2  # the colours: no grid
+    assert enlarged[:, 1:].std() < 0.8 * plain[:, 1:].std()
+    assert torch.equal(enlarge(coarse, (48, 64), chroma_only=True), coarse)

@@ -76,7 +76,8 @@ def test_classic_nets_with_random_weights(name, first, last, probe):
     assert list(feats) == probe
     out = bb.logits(torch.rand(1, 3, 224, 224))
     assert out.shape == (1, 1000)
-    for layer in [*bb.defaults.style_layers, *bb.defaults.content_layers, *bb.defaults.dream_layer_grid]:
+    for layer in [*bb.defaults.style_layers, *bb.defaults.content_layers, *bb.defaults.gatys_content_layers,
+                  *bb.defaults.dream_layer_grid]:
         bb.layer_index(layer)
 
 

@@ -142,7 +142,7 @@ def test_benchmark_reference_optimizes_the_same_loss_as_prior_plain(lite0):
     torch.manual_seed(0)
     content, style = torch.rand(1, 3, 48, 64), torch.rand(1, 3, 48, 64)
     stages = named_stages(bb)
-    model, cl, sl = build(stages, bb.mean.view(-1), bb.std.view(-1), content, style, d.content_layers,
+    model, cl, sl = build(stages, bb.mean.view(-1), bb.std.view(-1), content, style, d.gatys_content_layers,
                           d.style_layers, normalized=True)
     _, _, ref_losses = run(model, cl, sl, content, 3, style_weight=1e3)
     r = lk.style_transfer(content, style, backbone=bb, size=None, steps=3, prior="plain", channels_last=False,
@@ -166,11 +166,13 @@ def test_the_colour_term_brings_the_paintings_palette(lite0, tubingen, starry):
 
 
 def test_the_final_stage_paints_light_and_dark_on_the_coarse_colours(lite0_random, tubingen, starry):
+    from lecturekit.images import enlarge
+
     def chroma_change(final_luminance: bool) -> float:
         r = lk.style_transfer(tubingen, starry, backbone=lite0_random, size=128, steps=8, snapshots=(6,),
                               prior={"stages": (0.5, 1.0), "final_luminance": final_luminance}, progress=False)
         assert r.config["sizes"] == [64, 128] and r.config["stage_steps"] == [6, 2]
-        start = lk.resize(r.snapshots[6], tuple(r.image.shape[-2:]))  # the coarse picture, enlarged
+        start = enlarge(r.snapshots[6], tuple(r.image.shape[-2:]), chroma_only=True)  # the coarse picture, enlarged
         inside = ((r.image > 0.01) & (r.image < 0.99)).all(1)  # away from clipped pixels
         assert float(inside.float().mean()) > 0.5
         return float((rgb_to_ycc(r.image) - rgb_to_ycc(start))[:, 1:].abs().amax(1)[inside].max())
@@ -208,5 +210,30 @@ def test_style_transfer_paints_on_a_canvas_and_returns_the_picture(lite0_random,
     assert torch.allclose(r.snapshots[0], lk.resize(tubingen, 64))  # shown without the canvas,
     assert torch.equal(init[..., :8, 8:-8], init[..., 8:16, 8:-8].flip(-2))  # and mirrored outwards
     starts.clear()
-    r = lk.style_transfer(tubingen, starry, backbone=lite0_random, size=64, steps=1, prior={"canvas": 0}, progress=False)
+    r = lk.style_transfer(tubingen, starry, backbone=lite0_random, size=64, steps=1, prior={"canvas": 0},
+                          progress=False)
     assert starts[0][:2] == (tuple(r.image.shape[-2:]), 0)
+
+
+def test_the_content_at_two_depths_keeps_the_photos_detail(lite0):
+    """Content at stage2 alone let the painting wash out the photo's light and dark at 512 px (a white
+    tower faded into the sky); the default adds stage1. The photo's 1-4 px detail (a difference of
+    Gaussians of the luminance) correlates better with the picture's."""
+    from lecturekit.color import rgb_to_ycc
+    from lecturekit.images import gaussian_blur
+
+    d = lite0.defaults
+    assert d.content_layers == ["stage2"]  # the perceptual loss of the fast nets (notebooks 06, 07) keeps its layer
+    assert d.gatys_content_layers == ["stage1", "stage2"]
+    photo = lk.data.load("tubingen", max_size=160)
+
+    def detail(x):
+        y = rgb_to_ycc(lk.resize(x, (120, 160)))[:, :1]
+        return (gaussian_blur(y, 1.0) - gaussian_blur(y, 4.0)).flatten()
+
+    def kept(**options) -> float:
+        r = lk.style_transfer(photo, "starry_night", backbone=lite0, size=160, steps=60, progress=False,
+                              **options)
+        return float(torch.corrcoef(torch.stack([detail(r.image), detail(photo)]))[0, 1])
+    default, deep_only = kept(), kept(content_layers=["stage2"])
+    assert default > deep_only + 0.04

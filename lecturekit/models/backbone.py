@@ -45,7 +45,13 @@ class BackboneDefaults:
     deeper: str = ""
     deepest: str = ""
     style_layer_weights: list[float] | None = None
+    style_content_layers: list[str] | None = None
     notes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def gatys_content_layers(self) -> list[str]:
+        """The content layers of Gatys style transfer (notebook 05): `style_content_layers` or `content_layers`."""
+        return list(self.style_content_layers or self.content_layers)
 
 
 class Backbone(nn.Module):
