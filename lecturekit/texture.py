@@ -92,19 +92,26 @@ def _place_seed(s, out, filled, source, r, gen, size: int = 3) -> None:
             source[oy + i, ox + j] = torch.tensor([sy + i, sx + j])
 
 
+# The sample's palette as the colour term compares it: 6 × 6 patches every 2 px (each pixel in 3 × 3 of them) on 32
+# directions of RGB. On 8 directions a colour lying between two of the sample's (green between The Starry Night's
+# blue and yellow, magenta on Matisse) could match every projection and grew into blotches (bench/results.md).
+PALETTE = {"blur": 6, "directions": 32, "stride": 2}
+
+
 def texture_loss(features, targets: GramTargets, prior: ImagePrior = PLAIN, sample: torch.Tensor | None = None,
                  colour_weight: float = 0.0, strokes: StrokeTargets | None = None):
     """Loss image -> {"texture", "tv", "tv_chroma", "colour", "strokes", "texture:<layer>" per layer} for
     `optimize_image`.
 
     features: (image, layers) -> features, the same function that built `targets`. With a colour_weight, the
-    term "colour" is colour_weight × `losses.colour_distribution_loss(x, sample)`. With the prior's `strokes`
-    weight, the term "strokes" is that weight × `strokes.loss(x)` (the sample's grain: the histograms of
-    its luminance's pyramid bands); `strokes` is then required.
+    term "colour" is colour_weight × the sliced Wasserstein distance of x's patch colours to the sample's
+    (`losses.ColourTargets` with `PALETTE`). With the prior's `strokes` weight, the term "strokes" is that
+    weight × `strokes.loss(x)` (the sample's grain: the histograms of its luminance's pyramid bands);
+    `strokes` is then required.
     """
     if prior.strokes and strokes is None:
         raise ValueError("the prior has a strokes weight: pass the sample's StrokeTargets as `strokes`")
-    colours = ColourTargets(sample) if colour_weight else None    # the sample's quantiles, sorted once
+    colours = ColourTargets(sample, **PALETTE) if colour_weight else None    # the sample's quantiles, sorted once
 
     def loss_fn(x: torch.Tensor) -> dict:
         terms = targets.terms(features(x, targets.layers))
@@ -132,8 +139,8 @@ def synthesize_texture(sample, backbone: Backbone | str | None = None, layers=No
             (as in the DeepTextures code), which removes colour casts.
         tv_weight: the prior's luminance TV weight (None: the prior's own).
         colour_weight: weight of the colour-distribution term (`losses.colour_distribution_loss`: the colours
-            of 5×5 patches against the sample's, Risser et al. 2017), which keeps the sample's palette where
-            the Gram matrices alone let colour casts in; None: the prior's `colour` (3000 in the default
+            of 6×6 patches on 32 directions against the sample's, `PALETTE`; Risser et al. 2017), which keeps the
+            sample's palette where the Gram matrices alone let colour casts in; None: the prior's `colour` (3000 in the default
             prior, 0 in "plain"); 0 turns it off (Gatys's loss alone).
         stroke_weight: weight of the sample's grain (`losses.StrokeTargets`: the histograms of the bands of a
             Laplacian pyramid of the luminance, 2 to 16 px wide, matched to the sample's as in Heeger & Bergen

@@ -93,3 +93,27 @@ def test_a_texture_can_be_painted_on_a_canvas(lite0_random, tubingen, monkeypatc
     assert shape == (48, 64) and margin == 4  # the loss saw the canvas, 4 px wider on every side
     assert torch.equal(init[..., :4, 4:-4], init[..., 4:8, 4:-4].flip(-2))  # started from the noise mirrored
     assert r.image.shape == r.snapshots[0].shape == (1, 3, 40, 56)  # the picture inside it
+
+
+def test_the_texture_palette_keeps_colours_the_sample_lacks_out(lite0, monkeypatch):
+    """On 8 directions of RGB a colour between two of the sample's (green between The Starry Night's blue and
+    yellow) could match every projection of the colour term; on the palette's 32 the texture's colours stay
+    closer to the sample's (8 × 8 × 8 colour-histogram distance)."""
+    from lecturekit import texture
+
+    sample = lk.resize(lk.data.load("starry_night")[..., 100:356, 200:456], 64)
+
+    def hist_distance(x):
+        def h(img):
+            bins = (img[0].clamp(0, 0.999) * 8).long()
+            v = torch.bincount(((bins[0] * 8 + bins[1]) * 8 + bins[2]).flatten(), minlength=512).float()
+            return v / v.sum()
+        return float((h(x) - h(sample)).abs().sum())
+
+    def run():
+        return lk.synthesize_texture(sample, backbone=lite0, size=64, steps=60, seed=0, progress=False).image
+    assert texture.PALETTE["directions"] == 32
+    wide = hist_distance(run())
+    monkeypatch.setitem(texture.PALETTE, "directions", 8)
+    narrow = hist_distance(run())
+    assert wide < narrow - 0.05
