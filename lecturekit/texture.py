@@ -138,10 +138,10 @@ def synthesize_texture(sample, backbone: Backbone | str | None = None, layers=No
         match_histogram: afterwards, match each colour channel's histogram to the sample's
             (as in the DeepTextures code), which removes colour casts.
         tv_weight: the prior's luminance TV weight (None: the prior's own).
-        colour_weight: weight of the colour-distribution term (`losses.colour_distribution_loss`: the colours
-            of 6×6 patches on 32 directions against the sample's, `PALETTE`; Risser et al. 2017), which keeps the
-            sample's palette where the Gram matrices alone let colour casts in; None: the prior's `colour` (3000 in the default
-            prior, 0 in "plain"); 0 turns it off (Gatys's loss alone).
+        colour_weight: weight of the colour-distribution term (`losses.ColourTargets` with `PALETTE`: the
+            colours of 6×6 patches on 32 directions of RGB against the sample's; Risser et al. 2017), which
+            keeps the sample's palette where the Gram matrices alone let colour casts in; None: the prior's
+            `colour` (3000 in the default prior, 0 in "plain"); 0 turns it off (Gatys's loss alone).
         stroke_weight: weight of the sample's grain (`losses.StrokeTargets`: the histograms of the bands of a
             Laplacian pyramid of the luminance, 2 to 16 px wide, matched to the sample's as in Heeger & Bergen
             1995), which gives back the detail and the contrast that the Gram matrices seen through the 2x view

@@ -95,6 +95,28 @@ def test_compute_functions_directly(lite0, small_image, tubingen, starry):
     assert stopped.shape[-1] == 48
 
 
+def test_the_style_explorer_starts_at_the_default_content_layers(lite0, tubingen, starry, monkeypatch):
+    """The default content is two layers ("stage1 + stage2"): the menu offers them as one choice, first, and
+    the picture it makes is the default's; a single layer is still one choice."""
+    import lecturekit.style
+    from lecturekit import widgets
+    seen, original = [], lecturekit.style.style_transfer
+
+    def spy(*args, **options):
+        seen.append(options.get("content_layers"))
+        return original(*args, **options)
+    monkeypatch.setattr(lecturekit.style, "style_transfer", spy)
+    ex = widgets.style_explorer(tubingen[..., :48, :64], starry, lite0, steps=2, size=48, upload=False)
+    menu = ex.controls["content_layer"]
+    assert menu.value == "stage1 + stage2" and menu.options[0] == "stage1 + stage2" and "stage0" in menu.options
+    ex.run_sync()
+    menu.value = "stage0"
+    ex.run_sync()
+    assert seen == [["stage1", "stage2"], ["stage0"]]
+    result = original(tubingen[..., :48, :64], starry, backbone=lite0, steps=2, size=48, progress=False)
+    assert result.config["content_layers"] == ["stage1", "stage2"]
+
+
 def test_blend_explorer_is_live():
     from lecturekit.fast import TransformerNet
     net = TransformerNet(norm="conditional", n_styles=3, width=16)

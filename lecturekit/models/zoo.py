@@ -203,8 +203,8 @@ def _build_lite0(state_dict: dict | None, fold_bn: bool = True) -> Backbone:
     defaults = BackboneDefaults(
         content_layers=["stage2"],
         style_layers=["stem", "stage0", "stage1", "stage2", "stage3"],
-        # stage2 alone let a 512 px painting lose the photo's light and dark: hoover tower's white
-        # tower faded into the sky, a grey patch grew from golden_gate's faint clouds (bench/results.md)
+        # stage2 alone let a 512 px painting wash out the photo's light and dark: the white Hoover Tower
+        # faded into a painted sky, a grey patch grew from golden_gate's faint clouds (bench/results.md)
         style_content_layers=["stage1", "stage2"],
         dream_layers=["stage3"],
         dream_layer_grid=["stage1", "stage2", "stage3", "stage4", "stage5"],
