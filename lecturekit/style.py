@@ -90,6 +90,7 @@ def _stage(backbone: Backbone, cfg: StyleConfig, prior: ImagePrior, content: tor
     (`margin`)."""
     final = final and previous is not None
     prior = prior.final() if final else prior
+    luminance_only = final and prior.final_luminance
     c = resize(content, size)
     styles = _prepare_styles(styles, c, cfg.style_scale, cfg.original_colors)
     if cfg.original_colors == "luminance":
@@ -102,11 +103,12 @@ def _stage(backbone: Backbone, cfg: StyleConfig, prior: ImagePrior, content: tor
     if previous is None:
         x0 = initial_image(c, cfg.init, cfg.seed, content=c, style=styles[0])
     else:
-        x0 = enlarge(previous, tuple(c.shape[-2:]), chroma_only=True)
+        shape = tuple(c.shape[-2:])  # a luminance-only last stage keeps the colours: enlarged without pixel steps
+        x0 = enlarge(previous, shape, chroma_only=True) if luminance_only else resize(previous, shape)
         x0 = _luminance_image(x0) if cfg.original_colors == "luminance" else x0
     colours = ColourTargets.mixture(styles, cfg.style_blend, blur=6, stride=2) if prior.colour else None
     strokes = StrokeTargets.mixture(styles, cfg.style_blend) if prior.strokes else None
-    options = {"parameterization": "luminance"} if final and prior.final_luminance else {}
+    options = {"parameterization": "luminance"} if luminance_only else {}
     options = {**options, "margin": prior.canvas} if prior.canvas else options
     loss_fn = style_loss_fn(features, content_terms, style_terms, prior, cfg, colours, strokes)
     return loss_fn, prior.extend(x0).contiguous(), options

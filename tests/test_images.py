@@ -105,12 +105,15 @@ def test_save_roundtrip_with_metadata(tmp_path):
     assert read_metadata(tmp_path / "out.jpg") == {"seed": 4}
 
 
+def odd_over_even(x: torch.Tensor) -> float:
+    """Differences across odd columns over those across even ones (1: no 2 px grid of pixel pairs)."""
+    d = (x[..., 1:] - x[..., :-1]).abs().mean((0, 1, 2))
+    return float(d[1::2].mean() / d[0::2].mean())
+
+
 def test_enlarging_a_coarse_picture_leaves_no_grid_of_pixel_pairs():
     from lecturekit.images import enlarge, gaussian_blur, resize
 
-    def odd_over_even(x):  # differences across odd columns over those across even ones (1: no 2 px grid)
-        d = (x[..., 1:] - x[..., :-1]).abs().mean((0, 1, 2))
-        return float(d[1::2].mean() / d[0::2].mean())
     coarse = torch.rand(1, 3, 48, 64, generator=torch.Generator().manual_seed(0))
     plain, enlarged = resize(coarse, (96, 128)), enlarge(coarse, (96, 128))
     assert enlarged.shape == (1, 3, 96, 128) and 0 <= enlarged.min() and enlarged.max() <= 1
@@ -124,10 +127,6 @@ def test_enlarging_a_coarse_picture_leaves_no_grid_of_pixel_pairs():
 def test_enlarging_the_colours_only_keeps_the_luminance_for_the_last_stage():
     from lecturekit.color import rgb_to_ycc
     from lecturekit.images import enlarge, resize
-
-    def odd_over_even(x):
-        d = (x[..., 1:] - x[..., :-1]).abs().mean((0, 1, 2))
-        return float(d[1::2].mean() / d[0::2].mean())
     coarse = 0.25 + 0.5 * torch.rand(1, 3, 48, 64, generator=torch.Generator().manual_seed(1))  # nothing clipped
     plain, enlarged = rgb_to_ycc(resize(coarse, (96, 128))), rgb_to_ycc(enlarge(coarse, (96, 128), chroma_only=True))
     assert torch.allclose(enlarged[:, :1], plain[:, :1], atol=1e-5)  # the luminance: bilinear, as sharp

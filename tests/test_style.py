@@ -237,3 +237,23 @@ def test_the_content_at_two_depths_keeps_the_photos_detail(lite0):
         return float(torch.corrcoef(torch.stack([detail(r.image), detail(photo)]))[0, 1])
     default, deep_only = kept(), kept(content_layers=["stage2"])
     assert default > deep_only + 0.04
+
+
+def test_only_a_luminance_last_stage_starts_from_smoothed_colours(lite0_random, tubingen, starry, monkeypatch):
+    """The last stage that keeps the colours starts from them enlarged without the coarse picture's pixel
+    steps; any other later stage (jcjohnson's multi-scale without the prior) from the plain bilinear enlargement."""
+    import lecturekit.optimize
+    from lecturekit.images import enlarge
+    starts, original = [], lecturekit.optimize.optimize_image
+
+    def spy(loss_fn, init, **options):
+        starts.append(init.detach().clone())
+        return original(loss_fn, init, **options)
+    monkeypatch.setattr(lecturekit.optimize, "optimize_image", spy)
+    plain = lk.style_transfer(tubingen, starry, backbone=lite0_random, multiscale=[32, 64], steps=2, prior="plain",
+                              snapshots=(2,), progress=False)
+    assert torch.equal(starts[1], lk.resize(plain.snapshots[2], tuple(starts[1].shape[-2:])))
+    starts.clear()
+    default = lk.style_transfer(tubingen, starry, backbone=lite0_random, size=160, steps=4, snapshots=(3,),
+                                prior={"canvas": 0}, progress=False)
+    assert torch.allclose(starts[1], enlarge(default.snapshots[3], tuple(starts[1].shape[-2:]), chroma_only=True))
