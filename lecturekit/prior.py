@@ -11,7 +11,9 @@ they are the cheapest way to move a Gram matrix or an activation. The prior has 
      picture on every side and keeps the picture inside it, so that the picture's edge rows are painted
      like any other;
   2. **total variation** on luminance and, separately and stronger, on the two chroma channels: real
-     photos and paintings have little fine colour detail, so colour noise is penalized hardest;
+     photos and paintings have little fine colour detail, so colour noise is penalized hardest. Texture
+     synthesis measures its luminance TV against the sample's own (`sample_tv`), so that a texture is as
+     grainy as its sample, neither softer nor grainier;
   3. **coarse-to-fine** stages: most steps run at a fraction of the size (0.4 for style transfer, 0.5 for
      texture), where they are cheap and the layout forms,
      and the last steps refine at full size;
@@ -50,6 +52,12 @@ class ImagePrior:
     jitter: largest random shift in pixels of the view at every step (0 = none). It suits terms that
         ignore position (Gram, DeepDream); a content or inversion target is not shifted with it.
     tv, chroma_tv: weights of luminance and chroma total variation (`losses.total_variation`, β = 2).
+    sample_tv: weight of the luminance TV measured against the target's own, in texture synthesis
+        (`losses.relative_tv_loss`: the grain 2 px wide matched to the sample's both ways, single-pixel grain
+        capped at the sample's; per pixel step, the sample at the stage's scale). A fixed `tv` smooths every
+        texture alike: on seven held-out samples the fine grain came out 0.52× a cubist sample's sharp planes
+        and 2.47× a smooth portrait's; against the sample's own TV it is 0.75-1.18× on all seven
+        (bench/results.md).
     stages: coarse-to-fine sizes as fractions of the final size, e.g. (0.5, 1.0).
     coarse_steps: the fraction of the step budget spent before the last stage.
     colour: weight of the target's palette in style transfer and texture synthesis
@@ -91,6 +99,7 @@ class ImagePrior:
     final_luminance: bool = False
     border: int = 0
     canvas: int = 0
+    sample_tv: float = 0.0
 
     def __post_init__(self):
         from .checks import ParameterError, check_range, check_weight
@@ -100,6 +109,7 @@ class ImagePrior:
         check_weight("prior chroma_tv", self.chroma_tv)
         check_weight("prior colour", self.colour)
         check_weight("prior strokes", self.strokes)
+        check_weight("prior sample_tv", self.sample_tv)
         if self.final_view_scale is not None:
             check_range("prior final_view_scale", self.final_view_scale, minimum=0.25, maximum=4.0)
         check_range("prior border", self.border, minimum=0, integer=True)
@@ -167,8 +177,8 @@ CANVAS_LESSONS = ("style", "texture")  # the lessons whose stages paint on a can
 DEFAULTS = {
     "style": ImagePrior(view_scale=2.0, tv=3.0, chroma_tv=4000.0, stages=(0.4, 1.0), coarse_steps=0.75, colour=30000.0,
                         strokes=1000.0, final_view_scale=1.0, final_luminance=True, canvas=8),
-    "texture": ImagePrior(view_scale=2.0, tv=1.0, chroma_tv=3000.0, stages=(0.5, 1.0), coarse_steps=0.5, colour=3000.0,
-                          strokes=300.0, border=8),
+    "texture": ImagePrior(view_scale=2.0, tv=0.0, chroma_tv=3000.0, stages=(0.5, 1.0), coarse_steps=0.5, colour=3000.0,
+                          strokes=300.0, border=8, sample_tv=3.0),
     "inversion": ImagePrior(view_scale=1.0, jitter=0, tv=0.0, chroma_tv=16.0),
     "dream": ImagePrior(view_scale=2.0, jitter=0),
 }
@@ -180,11 +190,14 @@ def resolve(prior, lesson: str) -> ImagePrior:
     "default": the measured default; None or "plain": no prior; a dict: the default with these fields
     replaced, e.g. {"tv": 0}; an ImagePrior: itself.
     """
+    from .checks import ParameterError
     resolved = _resolve(prior, lesson)
     if resolved.canvas and lesson not in CANVAS_LESSONS:
-        from .checks import ParameterError
         raise ParameterError(f"prior canvas paints on a larger canvas in {' and '.join(CANVAS_LESSONS)} only; "
                              f"{lesson} does not use it: leave it at 0")
+    if resolved.sample_tv and lesson != "texture":
+        raise ParameterError(f"prior sample_tv measures the TV against a texture sample's, in texture synthesis "
+                             f"only; {lesson} does not use it: leave it at 0 (tv is the fixed TV)")
     return resolved
 
 

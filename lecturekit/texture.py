@@ -17,7 +17,7 @@ from .color import match_histogram as _match_histogram
 from .checks import (check_choice, check_image_size, check_layer_weights, check_layers, check_positive, check_range,
                      check_size, check_steps, check_weight)
 from .images import enlarge, load_image, resize, test_shape
-from .losses import ColourTargets, GramTargets, StrokeTargets, summed
+from .losses import ColourTargets, GramTargets, StrokeTargets, luminance_grain, relative_tv_loss, summed
 from .models import Backbone, load_backbone
 from .optimize import OPTIMIZERS, Result, RunControls, initial_image, optimize_stages
 from .prior import PLAIN, ImagePrior, resolve
@@ -99,18 +99,23 @@ PALETTE = {"blur": 6, "directions": 32, "stride": 2}
 
 
 def texture_loss(features, targets: GramTargets, prior: ImagePrior = PLAIN, sample: torch.Tensor | None = None,
-                 colour_weight: float = 0.0, strokes: StrokeTargets | None = None):
-    """Loss image -> {"texture", "tv", "tv_chroma", "colour", "strokes", "texture:<layer>" per layer} for
-    `optimize_image`.
+                 colour_weight: float = 0.0, strokes: StrokeTargets | None = None,
+                 sample_tv: torch.Tensor | None = None):
+    """Loss image -> {"texture", "tv", "tv_chroma", "tv_sample", "colour", "strokes", "texture:<layer>" per
+    layer} for `optimize_image`.
 
     features: (image, layers) -> features, the same function that built `targets`. With a colour_weight, the
     term "colour" is colour_weight × the sliced Wasserstein distance of x's patch colours to the sample's
     (`losses.ColourTargets` with `PALETTE`). With the prior's `strokes` weight, the term "strokes" is that
     weight × `strokes.loss(x)` (the sample's grain: the histograms of its luminance's pyramid bands);
-    `strokes` is then required.
+    `strokes` is then required. With the prior's `sample_tv` weight, the term "tv_sample" is that weight ×
+    `losses.relative_tv_loss(x, sample_tv)`: the luminance TV against the sample's own, `sample_tv` being
+    `losses.luminance_grain` of the sample at x's scale, then required.
     """
     if prior.strokes and strokes is None:
         raise ValueError("the prior has a strokes weight: pass the sample's StrokeTargets as `strokes`")
+    if prior.sample_tv and sample_tv is None:
+        raise ValueError("the prior has a sample_tv weight: pass the sample's luminance_grain as `sample_tv`")
     colours = ColourTargets(sample, **PALETTE) if colour_weight else None    # the sample's quantiles, sorted once
 
     def loss_fn(x: torch.Tensor) -> dict:
@@ -118,6 +123,8 @@ def texture_loss(features, targets: GramTargets, prior: ImagePrior = PLAIN, samp
         extra = {"colour": colour_weight * colours.loss(x)} if colours else {}
         if prior.strokes:
             extra["strokes"] = prior.strokes * strokes.loss(x)
+        if prior.sample_tv:
+            extra["tv_sample"] = prior.sample_tv * relative_tv_loss(x, sample_tv)
         return {"texture": summed(terms, "texture"), **prior.penalty(x), **extra, **terms}
     return loss_fn
 
@@ -126,7 +133,8 @@ def synthesize_texture(sample, backbone: Backbone | str | None = None, layers=No
                        layer_weights=None, size: int | tuple[int, int] | None = None, steps: int = 150,
                        optimizer: str = "lbfgs", seed: int | None = None, match_histogram: bool = False,
                        tv_weight: float | None = None, colour_weight: float | None = None,
-                       stroke_weight: float | None = None, lr: float | None = None,
+                       stroke_weight: float | None = None, sample_tv_weight: float | None = None,
+                       lr: float | None = None,
                        prior="default", controls: RunControls | None = None, **run) -> Result:
     """Gatys's neural texture: an image whose Gram matrices match `sample`'s (1, 3, h, w) in [0, 1].
 
@@ -146,7 +154,10 @@ def synthesize_texture(sample, backbone: Backbone | str | None = None, layers=No
             Laplacian pyramid of the luminance, 2 to 16 px wide, matched to the sample's as in Heeger & Bergen
             1995), which gives back the detail and the contrast that the Gram matrices seen through the 2x view
             leave as a fog; None: the prior's `strokes` (300 in the default prior, 0 in "plain"); 0 turns it off.
-        prior: "default" (2x view, luminance and chroma TV, coarse-to-fine), "plain", a dict of
+        sample_tv_weight: weight of the luminance TV measured against the sample's own
+            (`losses.relative_tv_loss`), which makes the texture's finest grain the sample's, neither softer nor
+            grainier; None: the prior's `sample_tv` (3 in the default prior, 0 in "plain"); 0 turns it off.
+        prior: "default" (2x view, chroma TV, the sample's own luminance TV, coarse-to-fine), "plain", a dict of
             overrides or an ImagePrior (see `lecturekit.prior`).
         controls, **run: the run controls (progress=, callback=, should_stop=, snapshots=).
     """
@@ -156,12 +167,14 @@ def synthesize_texture(sample, backbone: Backbone | str | None = None, layers=No
     check_weight("tv_weight", tv_weight, allow_none=True)
     check_weight("colour_weight", colour_weight, allow_none=True)
     check_weight("stroke_weight", stroke_weight, allow_none=True)
+    check_weight("sample_tv_weight", sample_tv_weight, allow_none=True)
     check_positive("lr", lr, allow_none=True)
     check_choice("optimizer", optimizer, OPTIMIZERS)
     prior = resolve(prior, "texture")
     prior = prior if tv_weight is None else dataclasses.replace(prior, tv=tv_weight)
     prior = prior if colour_weight is None else dataclasses.replace(prior, colour=colour_weight)
     prior = prior if stroke_weight is None else dataclasses.replace(prior, strokes=stroke_weight)
+    prior = prior if sample_tv_weight is None else dataclasses.replace(prior, sample_tv=sample_tv_weight)
     backbone = load_backbone(backbone)
     weights = _texture_layers(backbone, layers, layer_weights)
     sample = sample.to(backbone.mean.device)
@@ -178,7 +191,7 @@ def synthesize_texture(sample, backbone: Backbone | str | None = None, layers=No
     if match_histogram:
         result.image = _match_histogram(result.image, sample)
     result.config.update(layers=list(weights), layer_weights=list(weights.values()), size=list(final), seed=seed,
-                         colour_weight=prior.colour, stroke_weight=prior.strokes,
+                         colour_weight=prior.colour, stroke_weight=prior.strokes, sample_tv_weight=prior.sample_tv,
                          match_histogram=match_histogram, prior=dataclasses.asdict(prior), sizes=sizes)
     return result.cpu()
 
@@ -190,7 +203,7 @@ def _stage(backbone: Backbone, prior: ImagePrior, sample: torch.Tensor, weights:
 
     The last stage after coarser ones takes the prior's final view and, with `prior.final_luminance`,
     changes the luminance only, as in style transfer. The sample's grain (`StrokeTargets`) is taken at
-    the stage's scale: the sample shrunk by side / max(final). seen: {view scale: (features, Gram
+    the stage's scale: the sample shrunk by side / max(final), and so is its own TV (`sample_tv`). seen: {view scale: (features, Gram
     targets)}, filled here, so that stages with the same view share the sample's targets."""
     last = last and previous is not None
     prior = prior.final() if last else prior
@@ -199,14 +212,15 @@ def _stage(backbone: Backbone, prior: ImagePrior, sample: torch.Tensor, weights:
         features = lambda x, ls, p=prior: backbone.features(p.view(x), ls)  # noqa: E731
         seen[prior.view_scale] = features, GramTargets(features, [sample], list(weights), weights, prefix="texture")
     features, targets = seen[prior.view_scale]
-    strokes, scale = None, side / max(final)
-    if prior.strokes:
-        strokes = StrokeTargets(sample if scale == 1 else resize(sample, scale=scale))
+    scale = side / max(final)
+    at_scale = sample if scale == 1 else resize(sample, scale=scale)
+    strokes = StrokeTargets(at_scale) if prior.strokes else None
+    sample_tv = luminance_grain(at_scale).detach() if prior.sample_tv else None
     x0 = (initial_image(torch.empty(1, 3, *shape, device=sample.device), "noise", seed, noise_std=0.2)
           if previous is None else enlarge(previous, shape))
     options = {"parameterization": "luminance"} if last and prior.final_luminance else {}
     options = {**options, "margin": prior.canvas} if prior.canvas else options
-    return texture_loss(features, targets, prior, sample, prior.colour, strokes), prior.extend(x0), options
+    return texture_loss(features, targets, prior, sample, prior.colour, strokes, sample_tv), prior.extend(x0), options
 
 
 def _texture_layers(backbone: Backbone, layers, layer_weights) -> dict[str, float]:

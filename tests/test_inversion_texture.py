@@ -117,3 +117,18 @@ def test_the_texture_palette_keeps_colours_the_sample_lacks_out(lite0, monkeypat
     monkeypatch.setitem(texture.PALETTE, "directions", 8)
     narrow = hist_distance(run())
     assert wide < narrow - 0.05
+
+
+def test_a_texture_takes_its_grain_from_the_sample_s_own_tv(lite0):
+    """A fixed luminance TV smooths every texture alike: grainier than a smooth sample. Measured against the
+    sample's own TV (`prior.sample_tv`), the texture's grain, 2 px and 1 px wide, is the sample's, for a sharp
+    sample and the same sample blurred."""
+    from lecturekit.images import gaussian_blur
+    from lecturekit.losses import luminance_grain
+    sharp = lk.resize(lk.data.load("udnie")[..., 100:356, 200:456], 64)
+    for sample in (sharp, gaussian_blur(sharp, 1.0)):
+        def ratio(**weights):
+            r = lk.synthesize_texture(sample, lite0, size=64, steps=60, seed=0, progress=False, **weights)
+            return luminance_grain(r.image) / luminance_grain(sample)  # (2 px, 1 px)
+        assert ((0.8 < ratio()) & (ratio() < 1.25)).all()
+    assert ratio(sample_tv_weight=0, tv_weight=1.0)[1] > 1.5  # the blurred sample under a fixed TV: grainier

@@ -226,6 +226,51 @@ def test_texture_takes_its_grain_weight_from_the_prior(lite0_random):
         texture.texture_loss(features, targets, DEFAULTS["texture"])
 
 
+def test_the_relative_tv_measures_grain_per_pixel_and_cannot_be_met_with_a_checkerboard():
+    from lecturekit.losses import luminance_grain, relative_tv_loss
+    torch.manual_seed(0)
+    noise = F.interpolate(torch.rand(1, 3, 32, 32), scale_factor=4, mode="bilinear")
+    crop = luminance_grain(noise[..., :64, :64])
+    assert torch.allclose(crop, luminance_grain(noise), rtol=0.15)  # per pixel step, not per side
+    target = luminance_grain(noise)
+    assert float(relative_tv_loss(noise, target)) < 1e-10
+    soft, grainy = 0.5 + 0.5 * (noise - 0.5), 0.5 + 2 * (noise - 0.5)  # a quarter and four times the TV
+    checker = 0.03 * (torch.arange(128)[:, None] + torch.arange(128)[None]).remainder(2).float()
+    assert torch.allclose(luminance_grain(soft + checker)[0], luminance_grain(soft)[0], atol=1e-7)  # blind to it
+    assert float(relative_tv_loss(soft + checker, target)) >= float(relative_tv_loss(soft, target))
+    assert float(relative_tv_loss(noise + checker, target)) > 0.05  # more 1 px grain than the target: penalized
+    for picture, sharpen in ((soft, True), (grainy, False)):
+        x = picture.clone().requires_grad_(True)
+        relative_tv_loss(x, target).backward()
+        stepped = (x - 0.01 * x.grad / x.grad.abs().max()).detach()
+        assert (luminance_grain(stepped)[0] > luminance_grain(picture)[0]) == sharpen  # toward the target's grain
+
+
+def test_texture_takes_its_sample_tv_weight_from_the_prior(lite0_random):
+    """The luminance TV against the sample's own: on in the default prior (with no fixed luminance TV), off in
+    "plain", set by sample_tv_weight=, refused without the sample's TV and in the other lessons."""
+    import lecturekit as lk
+    from lecturekit import texture
+    from lecturekit.checks import ParameterError
+    from lecturekit.losses import GramTargets, StrokeTargets
+    from lecturekit.prior import DEFAULTS, resolve
+    torch.manual_seed(0)
+    sample = torch.rand(1, 3, 32, 32)
+    runs = {p: lk.synthesize_texture(sample, lite0_random, size=32, steps=2, seed=0, prior=p, progress=False)
+            for p in ("default", "plain")}
+    assert runs["default"].config["sample_tv_weight"] == DEFAULTS["texture"].sample_tv > 0
+    assert "tv_sample" in runs["default"].history and "tv" not in runs["default"].history
+    assert "tv_sample" not in runs["plain"].history
+    off = lk.synthesize_texture(sample, lite0_random, size=32, steps=2, seed=0, sample_tv_weight=0, progress=False)
+    assert "tv_sample" not in off.history
+    features = lambda im, ls: lite0_random.features(im, ls)  # noqa: E731
+    targets = GramTargets(features, [sample], ["stem"], prefix="texture")
+    with pytest.raises(ValueError, match="sample_tv"):
+        texture.texture_loss(features, targets, DEFAULTS["texture"], strokes=StrokeTargets(sample))
+    with pytest.raises(ParameterError, match="sample_tv"):
+        resolve({"sample_tv": 1.0}, "style")
+
+
 def test_the_stroke_term_sees_contrast_not_position_and_its_gradient_flows():
     from lecturekit.losses import StrokeTargets, stroke_distribution_loss
     torch.manual_seed(0)
