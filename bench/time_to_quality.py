@@ -151,7 +151,7 @@ def race_rows(bb, photo, painting, size, reference, label, repeats=2):
     stages = named_stages(bb)
     for i in range(repeats):
         runs.append(lk.style_transfer(photo, painting, backbone=bb, size=size, steps=int(max(RACE_STEPS) * 1.5),
-                                      prior="plain", progress=False))
+                                      prior="plain", init="content", progress=False))  # the reference starts from the photo
         if i + 1 < repeats:
             model, cl, sl = build(stages, bb.mean.view(-1), bb.std.view(-1), content, style, d.gatys_content_layers,
                                   d.style_layers, normalized=True)

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from .prior import ImagePrior
 
 OPTIMIZERS = ("lbfgs", "adam", "sgd", "adagrad", "adadelta", "rmsprop", "normalized_gd")
-INITS = ("noise", "uniform", "grey", "content", "style")
+INITS = ("noise", "uniform", "grey", "content", "matched", "style")
 ORIGINAL_COLORS = (None, "luminance", "histogram")
 PRECISIONS = ("auto", "float32", "bfloat16")
 POOLINGS = ("max", "avg")
@@ -28,7 +28,9 @@ class StyleConfig:
     content_weight, style_weight: α and β. tv_weight: the prior's luminance TV (None: the prior's).
     content_layers, style_layers, style_layer_weights, dream_layers: None = the backbone's defaults (the
         content: `BackboneDefaults.gatys_content_layers`).
-    init: "content", "noise", "style" or a tensor. optimizer, lr, steps: see `optimize_image`.
+    init: "matched" (the photo in the painting's colours: each channel's histogram matched to the
+        painting's, or to the paintings' pooled in the blend's proportions), "content", "noise", "style" or
+        a tensor. optimizer, lr, steps: see `optimize_image`.
     size: longest side of the output (None: the content's own size). style_scale: the painting is
     resized to style_scale × the output's longest side. style_blend: weights of several styles.
     original_colors: None, "luminance" or "histogram". multiscale: increasing sizes, `steps` each
@@ -51,7 +53,7 @@ class StyleConfig:
     content_layers: tuple[str, ...] | None = None
     style_layers: tuple[str, ...] | None = None
     style_layer_weights: tuple[float, ...] | None = None
-    init: str = "content"
+    init: str = "matched"
     optimizer: str = "lbfgs"
     lr: float | None = None
     steps: int = 200

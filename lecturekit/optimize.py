@@ -258,15 +258,20 @@ def initial_image(like: torch.Tensor, init: str | torch.Tensor = "noise", seed: 
     """Starting image of an optimization, with the shape of `like` (1, 3, H, W), in [0, 1].
 
     init: "noise" (grey plus Gaussian noise of `noise_std`), "uniform" (uniform noise), "grey",
-    "content" or "style" (those images, resized), or a tensor (resized to fit).
+    "content" or "style" (those images, resized), "matched" (the content with each colour channel's
+    histogram matched to the style's, `color.match_histogram`; the style may be any (1, 3, h, w) set of
+    pixels, e.g. several paintings' pooled), or a tensor (resized to fit).
     """
     size = tuple(like.shape[-2:])
     if isinstance(init, torch.Tensor):
         return resize(init.detach().float().to(like.device).clamp(0, 1), size)
-    if init in ("content", "style"):
-        source = content if init == "content" else style
-        if source is None:
-            raise ValueError(f"init={init!r} needs a {init} image here")
+    if init in ("content", "style", "matched"):
+        if content is None and init != "style" or style is None and init != "content":
+            raise ValueError(f"init={init!r} needs the content and the style images here")
+        source = style if init == "style" else resize(content.float().to(like.device), size)
+        if init == "matched":
+            from .color import match_histogram
+            return match_histogram(source, style.float().to(like.device))
         return resize(source.float().to(like.device), size).clone()
     gen = torch.Generator().manual_seed(0 if seed is None else seed)
     if init == "noise":

@@ -101,7 +101,8 @@ def _stage(backbone: Backbone, cfg: StyleConfig, prior: ImagePrior, content: tor
     style_terms = GramTargets(features, styles, list(cfg.style_layers),
                               dict(zip(cfg.style_layers, cfg.style_layer_weights)), list(cfg.style_blend))
     if previous is None:
-        x0 = initial_image(c, cfg.init, cfg.seed, content=c, style=styles[0])
+        palette = _pooled(styles, cfg.style_blend) if cfg.init == "matched" else styles[0]
+        x0 = initial_image(c, cfg.init, cfg.seed, content=c, style=palette)
     else:
         shape = tuple(c.shape[-2:])  # a luminance-only last stage keeps the colours: enlarged without pixel steps
         x0 = enlarge(previous, shape, chroma_only=True) if luminance_only else resize(previous, shape)
@@ -162,6 +163,15 @@ def _prepare_styles(styles: list[torch.Tensor], content: torch.Tensor, style_sca
     size = max(16, round(max(content.shape[-2:]) * style_scale))
     out = [resize(s, size) for s in styles]
     return [match_color(s, content) for s in out] if original_colors == "histogram" else out
+
+
+def _pooled(styles: list[torch.Tensor], blend) -> torch.Tensor:
+    """The paintings' pixels pooled in the blend's proportions, per channel, as a (1, 3, 1, M) image (one
+    painting: itself): the colours that init="matched" gives the photo."""
+    if len(styles) == 1:
+        return styles[0]
+    from .losses import mix_sorted
+    return mix_sorted([s.flatten(2).sort(-1).values for s in styles], list(blend))[:, :, None, :]
 
 
 def _luminance_image(x: torch.Tensor) -> torch.Tensor:

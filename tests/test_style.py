@@ -145,8 +145,8 @@ def test_benchmark_reference_optimizes_the_same_loss_as_prior_plain(lite0):
     model, cl, sl = build(stages, bb.mean.view(-1), bb.std.view(-1), content, style, d.gatys_content_layers,
                           d.style_layers, normalized=True)
     _, _, ref_losses = run(model, cl, sl, content, 3, style_weight=1e3)
-    r = lk.style_transfer(content, style, backbone=bb, size=None, steps=3, prior="plain", channels_last=False,
-                          progress=False)
+    r = lk.style_transfer(content, style, backbone=bb, size=None, steps=3, prior="plain", init="content",
+                          channels_last=False, progress=False)  # the tutorial starts from the photo
     assert ref_losses == pytest.approx(r.history["total"], rel=1e-3)
 
 
@@ -157,7 +157,8 @@ def test_the_colour_term_brings_the_paintings_palette(lite0, tubingen, starry):
     assert StyleConfig().colour_weight is None and lk.prior.resolve("default", "style").colour == 30000.0
     plain = lk.style_transfer(tubingen, starry, backbone=lite0, size=48, steps=2, prior="plain", progress=False)
     assert "colour" not in plain.history
-    runs = {w: lk.style_transfer(tubingen, starry, backbone=lite0, size=48, steps=10, colour_weight=w, progress=False)
+    runs = {w: lk.style_transfer(tubingen, starry, backbone=lite0, size=48, steps=10, colour_weight=w, init="content",
+                                 progress=False)  # from the photo's own colours, which the term must move
             for w in (0.0, 30000.0, 300000.0)}
     assert "colour" in runs[30000.0].history and "colour" not in runs[0.0].history
     far = {w: float(colour_distribution_loss(r.image, lk.resize(starry, 48))) for w, r in runs.items()}
@@ -201,7 +202,7 @@ def test_style_transfer_paints_on_a_canvas_and_returns_the_picture(lite0_random,
         return original(loss_fn, init, **options)
     monkeypatch.setattr(lecturekit.optimize, "optimize_image", spy)
     r = lk.style_transfer(tubingen, starry, backbone=lite0_random, size=128, steps=4, snapshots=(0,),
-                          prior={"stages": (0.5, 1.0)}, progress=False)
+                          prior={"stages": (0.5, 1.0)}, init="content", progress=False)
     photo = lk.resize(tubingen, 128)
     assert r.image.shape[-2:] == photo.shape[-2:] and r.config["sizes"] == [64, 128]
     (coarse, m0, init), (full, m1, _) = starts
@@ -213,6 +214,34 @@ def test_style_transfer_paints_on_a_canvas_and_returns_the_picture(lite0_random,
     r = lk.style_transfer(tubingen, starry, backbone=lite0_random, size=64, steps=1, prior={"canvas": 0},
                           progress=False)
     assert starts[0][:2] == (tuple(r.image.shape[-2:]), 0)
+
+
+def test_the_default_start_is_the_photo_in_the_paintings_colours(lite0_random, tubingen, starry, monkeypatch):
+    """init="matched" (the default): the photo's layout, each channel's values in the same order, with the
+    painting's colours, each channel's histogram the painting's; for a blend, the paintings' pooled."""
+    import lecturekit.optimize
+    starts, original = [], lecturekit.optimize.optimize_image
+
+    def spy(loss_fn, init, **options):
+        starts.append(init[..., options.get("margin", 0):init.shape[-2] - options.get("margin", 0),
+                           options.get("margin", 0):init.shape[-1] - options.get("margin", 0)])
+        return original(loss_fn, init, **options)
+    monkeypatch.setattr(lecturekit.optimize, "optimize_image", spy)
+    assert StyleConfig().init == "matched"
+    scream = lk.data.load("the_scream")
+    lk.style_transfer(tubingen, starry, backbone=lite0_random, size=64, steps=1, prior="plain", progress=False)
+    photo, painting, start = lk.resize(tubingen, 64), lk.resize(starry, 64), starts[-1]
+    for c in range(3):
+        ranks = torch.corrcoef(torch.stack([start[0, c].flatten().argsort().argsort().float(),
+                                            photo[0, c].flatten().argsort().argsort().float()]))[0, 1]
+        assert ranks > 0.99  # the photo's layout
+        quantiles = torch.linspace(0, 1, 9)
+        assert torch.allclose(start[0, c].flatten().quantile(quantiles), painting[0, c].flatten().quantile(quantiles),
+                              atol=0.03)  # the painting's colours
+    lk.style_transfer(tubingen, [starry, scream], backbone=lite0_random, size=64, steps=1, prior="plain",
+                      style_blend=[0.75, 0.25], progress=False)
+    means = torch.stack([lk.resize(p, 64).mean((0, 2, 3)) for p in (starry, scream)])
+    assert torch.allclose(starts[-1].mean((0, 2, 3)), 0.75 * means[0] + 0.25 * means[1], atol=0.02)
 
 
 def test_the_content_at_two_depths_keeps_the_photos_detail(lite0):
