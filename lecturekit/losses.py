@@ -133,7 +133,8 @@ def luminance_grain(x: torch.Tensor) -> torch.Tensor:
     """
     from .color import rgb_to_ycc
     y = rgb_to_ycc(x)[:, :1]
-    central = ((y[..., :, 2:] - y[..., :, :-2]) / 2).pow(2).mean() + ((y[..., 2:, :] - y[..., :-2, :]) / 2).pow(2).mean()
+    dx, dy = (y[..., :, 2:] - y[..., :, :-2]) / 2, (y[..., 2:, :] - y[..., :-2, :]) / 2
+    central = dx.pow(2).mean() + dy.pow(2).mean()
     return torch.stack([central, _tv(y, 2.0, 0.0)])
 
 

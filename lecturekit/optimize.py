@@ -265,14 +265,16 @@ def initial_image(like: torch.Tensor, init: str | torch.Tensor = "noise", seed: 
     size = tuple(like.shape[-2:])
     if isinstance(init, torch.Tensor):
         return resize(init.detach().float().to(like.device).clamp(0, 1), size)
-    if init in ("content", "style", "matched"):
-        if content is None and init != "style" or style is None and init != "content":
-            raise ValueError(f"init={init!r} needs the content and the style images here")
-        source = style if init == "style" else resize(content.float().to(like.device), size)
-        if init == "matched":
-            from .color import match_histogram
-            return match_histogram(source, style.float().to(like.device))
-        return resize(source.float().to(like.device), size).clone()
+    needs = {"content": {"content": content}, "style": {"style": style},
+             "matched": {"content": content, "style": style}}.get(init, {})
+    missing = [name for name, image in needs.items() if image is None]
+    if missing:
+        raise ValueError(f"init={init!r} needs the {' and the '.join(missing)} image here")
+    if init == "matched":
+        from .color import match_histogram
+        return match_histogram(resize(content.float().to(like.device), size), style.float().to(like.device))
+    if init in ("content", "style"):
+        return resize((content if init == "content" else style).float().to(like.device), size).clone()
     gen = torch.Generator().manual_seed(0 if seed is None else seed)
     if init == "noise":
         return (0.5 + noise_std * torch.randn(like.shape, generator=gen)).clamp(0, 1).to(like.device)

@@ -202,9 +202,9 @@ def _stage(backbone: Backbone, prior: ImagePrior, sample: torch.Tensor, weights:
     """Loss function, starting image and options of the coarse-to-fine stage whose longest side is `side`.
 
     The last stage after coarser ones takes the prior's final view and, with `prior.final_luminance`,
-    changes the luminance only, as in style transfer. The sample's grain (`StrokeTargets`) is taken at
-    the stage's scale: the sample shrunk by side / max(final), and so is its own TV (`sample_tv`). seen: {view scale: (features, Gram
-    targets)}, filled here, so that stages with the same view share the sample's targets."""
+    changes the luminance only, as in style transfer. The sample's grain (`StrokeTargets`) and its own TV
+    (`sample_tv`) are taken at the stage's scale: the sample shrunk by side / max(final). seen: {view scale:
+    (features, Gram targets)}, filled here, so that stages with the same view share the sample's targets."""
     last = last and previous is not None
     prior = prior.final() if last else prior
     shape = tuple(max(1, round(d * side / max(final))) for d in final)

@@ -205,25 +205,34 @@ def test_stroke_bands_are_the_luminance_difference_of_gaussians():
     assert float(F.cosine_similarity(grain, spatial, 0)) > 0.97
 
 
-def test_texture_takes_its_grain_weight_from_the_prior(lite0_random):
-    """The sample's grain (the stroke term on its 2-16 px bands) is one more prior term of texture
-    synthesis: on in the default prior, off in "plain", set by stroke_weight=, and refused without targets."""
+def test_texture_takes_its_grain_terms_from_the_prior(lite0_random):
+    """The sample's strokes (2-16 px bands) and its own TV are prior terms of texture synthesis: on in the
+    default prior (which has no fixed luminance TV), off in "plain", each set by its weight= and refused without
+    its target; sample_tv is refused in the other lessons."""
     import lecturekit as lk
     from lecturekit import texture
-    from lecturekit.losses import GramTargets
-    from lecturekit.prior import DEFAULTS
+    from lecturekit.checks import ParameterError
+    from lecturekit.losses import GramTargets, StrokeTargets
+    from lecturekit.prior import DEFAULTS, resolve
     torch.manual_seed(0)
     sample = torch.rand(1, 3, 32, 32)
     runs = {p: lk.synthesize_texture(sample, lite0_random, size=32, steps=2, seed=0, prior=p, progress=False)
             for p in ("default", "plain")}
-    assert runs["default"].config["stroke_weight"] == DEFAULTS["texture"].strokes > 0
-    assert "strokes" in runs["default"].history and "strokes" not in runs["plain"].history
-    off = lk.synthesize_texture(sample, lite0_random, size=32, steps=2, seed=0, stroke_weight=0, progress=False)
-    assert "strokes" not in off.history and off.config["prior"]["strokes"] == 0
+    assert "tv" not in runs["default"].history
+    terms = (("strokes", "strokes", "stroke_weight"), ("tv_sample", "sample_tv", "sample_tv_weight"))
+    for term, field, option in terms:
+        assert runs["default"].config[option] == getattr(DEFAULTS["texture"], field) > 0
+        assert term in runs["default"].history and term not in runs["plain"].history
+        off = lk.synthesize_texture(sample, lite0_random, size=32, steps=2, seed=0, progress=False, **{option: 0})
+        assert term not in off.history and off.config["prior"][field] == 0
     features = lambda im, ls: lite0_random.features(im, ls)  # noqa: E731
     targets = GramTargets(features, [sample], ["stem"], prefix="texture")
     with pytest.raises(ValueError, match="StrokeTargets"):
         texture.texture_loss(features, targets, DEFAULTS["texture"])
+    with pytest.raises(ValueError, match="sample_tv"):
+        texture.texture_loss(features, targets, DEFAULTS["texture"], strokes=StrokeTargets(sample))
+    with pytest.raises(ParameterError, match="sample_tv"):
+        resolve({"sample_tv": 1.0}, "style")
 
 
 def test_the_relative_tv_measures_grain_per_pixel_and_cannot_be_met_with_a_checkerboard():
@@ -244,31 +253,6 @@ def test_the_relative_tv_measures_grain_per_pixel_and_cannot_be_met_with_a_check
         relative_tv_loss(x, target).backward()
         stepped = (x - 0.01 * x.grad / x.grad.abs().max()).detach()
         assert (luminance_grain(stepped)[0] > luminance_grain(picture)[0]) == sharpen  # toward the target's grain
-
-
-def test_texture_takes_its_sample_tv_weight_from_the_prior(lite0_random):
-    """The luminance TV against the sample's own: on in the default prior (with no fixed luminance TV), off in
-    "plain", set by sample_tv_weight=, refused without the sample's TV and in the other lessons."""
-    import lecturekit as lk
-    from lecturekit import texture
-    from lecturekit.checks import ParameterError
-    from lecturekit.losses import GramTargets, StrokeTargets
-    from lecturekit.prior import DEFAULTS, resolve
-    torch.manual_seed(0)
-    sample = torch.rand(1, 3, 32, 32)
-    runs = {p: lk.synthesize_texture(sample, lite0_random, size=32, steps=2, seed=0, prior=p, progress=False)
-            for p in ("default", "plain")}
-    assert runs["default"].config["sample_tv_weight"] == DEFAULTS["texture"].sample_tv > 0
-    assert "tv_sample" in runs["default"].history and "tv" not in runs["default"].history
-    assert "tv_sample" not in runs["plain"].history
-    off = lk.synthesize_texture(sample, lite0_random, size=32, steps=2, seed=0, sample_tv_weight=0, progress=False)
-    assert "tv_sample" not in off.history
-    features = lambda im, ls: lite0_random.features(im, ls)  # noqa: E731
-    targets = GramTargets(features, [sample], ["stem"], prefix="texture")
-    with pytest.raises(ValueError, match="sample_tv"):
-        texture.texture_loss(features, targets, DEFAULTS["texture"], strokes=StrokeTargets(sample))
-    with pytest.raises(ParameterError, match="sample_tv"):
-        resolve({"sample_tv": 1.0}, "style")
 
 
 def test_the_stroke_term_sees_contrast_not_position_and_its_gradient_flows():

@@ -159,3 +159,15 @@ def test_a_margin_paints_a_canvas_and_keeps_the_picture_inside():
         assert optimize_image(stop, torch.zeros(1, 3, 12, 14), margin=3, progress=False).image.shape == (1, 3, 6, 8)
     with pytest.raises(ParameterError, match="margin"):
         optimize_image(loss, torch.zeros(1, 3, 12, 14), margin=6, progress=False)
+
+
+def test_an_initial_image_names_the_image_it_lacks():
+    from lecturekit.optimize import initial_image
+    like, photo, painting = torch.zeros(1, 3, 8, 8), torch.rand(1, 3, 16, 16), torch.rand(1, 3, 12, 12)
+    with pytest.raises(ValueError, match="needs the style image"):
+        initial_image(like, "matched", content=photo)
+    with pytest.raises(ValueError, match="needs the content image"):
+        initial_image(like, "content", style=painting)
+    assert initial_image(like, "content", content=photo).shape == like.shape
+    matched = initial_image(like, "matched", content=photo, style=painting)
+    assert matched.shape == like.shape and set(matched.flatten().tolist()) <= set(painting.flatten().tolist())
